@@ -1,0 +1,64 @@
+#pragma once
+// PostgreSQL session helper: one connection, (re)opened on demand, with per-connection setup
+// (prepared statements) replayed after every reconnect, and retry with backoff when the
+// connection breaks. Only repositories use it to run SQL.
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "aisle/common/backoff.h"
+#include "aisle/common/log.h"
+
+namespace aisle {
+
+// AISLE_DB from the environment, or `fallback` (the config's value) when unset.
+std::string databaseUrl(const std::string& fallback = {});
+
+struct PgRetry {
+  int attempts = 5;
+  std::chrono::milliseconds initial{100};
+  std::chrono::milliseconds max{5000};
+};
+
+class PgSession {
+ public:
+  using Setup = std::function<void(pqxx::connection&)>;
+  PgSession(std::string conninfo, Logger log, PgRetry retry = {});
+
+  // Runs per connection, now and after every reconnect (prepare statements here).
+  void onConnect(Setup setup);
+  pqxx::connection& connection();
+
+  // Runs fn(connection) and retries on a broken connection (the whole function again, so it must
+  // be one transaction). Other errors propagate unchanged.
+  template <typename F>
+  auto run(F&& fn) {
+    Backoff backoff(retry_.initial, retry_.max, reinterpret_cast<std::uintptr_t>(this));
+    for (int attempt = 1;; ++attempt) {
+      try {
+        return fn(connection());
+      } catch (const pqxx::broken_connection& e) {
+        conn_.reset();
+        if (attempt >= retry_.attempts) throw;
+        const auto delay = backoff.next();
+        log_.warn(std::string("database connection lost (") + e.what() + "), retry " +
+                  std::to_string(attempt) + " in " + std::to_string(delay.count()) + " ms");
+        std::this_thread::sleep_for(delay);
+      }
+    }
+  }
+
+ private:
+  std::string conninfo_;
+  Logger log_;
+  PgRetry retry_;
+  std::vector<Setup> setups_;
+  std::unique_ptr<pqxx::connection> conn_;
+};
+
+}  // namespace aisle

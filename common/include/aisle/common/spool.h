@@ -1,0 +1,2 @@
+#pragma once
+// Durable spool: see common/src/spool.cpp (being written).

@@ -1,0 +1,1 @@
+#include "aisle/common/spool.h"

@@ -1,0 +1,20 @@
+#pragma once
+// One function per subcommand, each in its own file under src/commands/. A command parses its own
+// options (CommandLine) and returns the process exit code.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace aisle::engine {
+
+struct Io {
+  std::ostream& out;
+  std::ostream& err;
+};
+
+using Args = std::vector<std::string>;
+
+int cmdMigrate(const Args& args, Io io);
+int cmdSummary(const Args& args, Io io);
+
+}  // namespace aisle::engine

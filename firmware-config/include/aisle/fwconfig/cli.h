@@ -1,0 +1,11 @@
+#pragma once
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace aisle::fwconfig {
+
+// The whole command line of aisleone-fwconfig; main() only forwards argv and the standard streams.
+int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace aisle::fwconfig
