@@ -22,3 +22,23 @@ function(aisle_add_test)
   set_tests_properties(${ARG_NAME} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT}
                        ENVIRONMENT "${ARG_ENV}")
 endfunction()
+
+# A parser's fuzz target: aisle_add_fuzz_target(NAME advert SOURCES fuzz_advert.cpp LIBS aisle::gateway
+#                                               CORPUS ${CMAKE_CURRENT_SOURCE_DIR}/advert/corpus)
+# The source defines LLVMFuzzerTestOneInput. Always: `fuzz_<name>_corpus` replays every seed file as a
+# ctest test (label fuzz), so the corpus guards against regressions in every build. With
+# AISLE_FUZZ=ON and clang: `fuzz_<name>` is a real libFuzzer binary (-fsanitize=fuzzer,address).
+function(aisle_add_fuzz_target)
+  cmake_parse_arguments(ARG "" "NAME;CORPUS" "SOURCES;LIBS" ${ARGN})
+  add_executable(fuzz_${ARG_NAME}_corpus ${ARG_SOURCES} ${PROJECT_SOURCE_DIR}/tests/fuzz/replay_main.cpp)
+  target_link_libraries(fuzz_${ARG_NAME}_corpus PRIVATE ${ARG_LIBS})
+  aisle_warnings(fuzz_${ARG_NAME}_corpus)
+  add_test(NAME fuzz_${ARG_NAME}_corpus COMMAND fuzz_${ARG_NAME}_corpus ${ARG_CORPUS})
+  set_tests_properties(fuzz_${ARG_NAME}_corpus PROPERTIES LABELS fuzz TIMEOUT 300)
+  if(AISLE_FUZZ AND CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    add_executable(fuzz_${ARG_NAME} ${ARG_SOURCES})
+    target_link_libraries(fuzz_${ARG_NAME} PRIVATE ${ARG_LIBS})
+    target_compile_options(fuzz_${ARG_NAME} PRIVATE -fsanitize=fuzzer,address)
+    target_link_options(fuzz_${ARG_NAME} PRIVATE -fsanitize=fuzzer,address)
+  endif()
+endfunction()
