@@ -17,6 +17,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"migrate", "apply the schema migrations to AISLE_DB", cmdMigrate},
     {"summary", "print what the database holds", cmdSummary},
+    {"eid", "compute an Eddystone-EID (or an identity key from an X25519 exchange)", cmdEid},
 };
 
 void usage(std::ostream& out) {

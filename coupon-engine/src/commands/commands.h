@@ -16,5 +16,6 @@ using Args = std::vector<std::string>;
 
 int cmdMigrate(const Args& args, Io io);
 int cmdSummary(const Args& args, Io io);
+int cmdEid(const Args& args, Io io);
 
 }  // namespace aisle::engine
