@@ -360,12 +360,15 @@ CREATE TABLE trigger_decisions (
   member_id    bigint NOT NULL REFERENCES members ON DELETE CASCADE,
   decision_id  bigserial,
   event_id     text,
+  store_id     bigint,
+  zone_id      bigint,
   decided_at   timestamptz NOT NULL DEFAULT now(),
-  action       text NOT NULL,               -- push, none
+  action       text NOT NULL CHECK (action IN ('push', 'none')),
   reason       text NOT NULL,
   coupon_id    bigint,
   PRIMARY KEY (member_id, decision_id)
 );
+CREATE INDEX trigger_decisions_recent ON trigger_decisions (member_id, decided_at) WHERE action = 'push';
 
 -- ---------------------------------------------------------------- per-member models
 

@@ -276,21 +276,26 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
 
   bool readBody(Poco::Net::HTTPServerRequest& in, Request& req, Response& resp) {
     const std::size_t limit = s_.options.maxBodyBytes;
-    if (in.hasContentLength() && in.getContentLength64() > static_cast<std::int64_t>(limit)) {
-      resp = Response::error(413, "request body larger than " + std::to_string(limit) + " bytes");
-      return false;
-    }
     std::istream& is = in.stream();
     char buf[16384];
-    while (is) {
+    const bool declaredTooBig = in.hasContentLength() && in.getContentLength64() > static_cast<std::int64_t>(limit);
+    while (!declaredTooBig && is) {
       is.read(buf, sizeof buf);
       req.body.append(buf, static_cast<std::size_t>(is.gcount()));
-      if (req.body.size() > limit) {
-        resp = Response::error(413, "request body larger than " + std::to_string(limit) + " bytes");
-        return false;
-      }
+      if (req.body.size() > limit) break;
     }
-    return true;
+    if (!declaredTooBig && req.body.size() <= limit) return true;
+    // Read (and drop) a bounded amount more before answering, so a client still sending sees the
+    // 413 instead of a reset connection; beyond the bound the connection is simply closed.
+    std::size_t drained = 0;
+    while (is && drained < 8 * limit) {
+      is.read(buf, sizeof buf);
+      drained += static_cast<std::size_t>(is.gcount());
+    }
+    req.body.clear();
+    resp = Response::error(413, "request body larger than " + std::to_string(limit) + " bytes");
+    resp.headers.emplace_back("Connection", "close");
+    return false;
   }
 
   static void send(Poco::Net::HTTPServerResponse& out, const Response& r) {

@@ -27,4 +27,33 @@ pqxx::connection& PgSession::connection() {
   return *conn_;
 }
 
+PgPool::PgPool(const std::string& conninfo, std::size_t size, const Logger& log, PgRetry retry) {
+  for (std::size_t i = 0; i < size; ++i) {
+    all_.push_back(std::make_unique<PgSession>(conninfo, log, retry));
+    free_.push_back(all_.back().get());
+  }
+}
+
+void PgPool::onConnect(const PgSession::Setup& setup) {
+  // Sessions connect lazily, so registering before first use costs nothing.
+  std::lock_guard lock(mu_);
+  for (auto& s : all_) s->onConnect(setup);
+}
+
+PgPool::Lease PgPool::lease() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !free_.empty(); });
+  PgSession* s = free_.back();
+  free_.pop_back();
+  return Lease(*this, s);
+}
+
+void PgPool::giveBack(PgSession* s) {
+  {
+    std::lock_guard lock(mu_);
+    free_.push_back(s);
+  }
+  cv_.notify_one();
+}
+
 }  // namespace aisle

@@ -18,6 +18,9 @@ constexpr Command kCommands[] = {
     {"migrate", "apply the schema migrations to AISLE_DB", cmdMigrate},
     {"summary", "print what the database holds", cmdSummary},
     {"eid", "compute an Eddystone-EID (or an identity key from an X25519 exchange)", cmdEid},
+    {"serve", "the HTTP API: proximity ingest, triggers, push delivery (--config FILE)", cmdServe},
+    {"retention", "delete proximity events older than --days (default 30)", cmdRetention},
+    {"erase", "erase a member (--member ID): personal data deleted, sales anonymized", cmdErase},
 };
 
 void usage(std::ostream& out) {

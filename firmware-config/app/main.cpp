@@ -4,4 +4,6 @@
 #include "aisle/common/cli.h"
 #include "aisle/fwconfig/cli.h"
 
-int main(int argc, char** argv) { return aisle::fwconfig::runCli(aisle::argsOf(argc, argv), std::cout, std::cerr); }
+int main(int argc, char** argv) {
+  return aisle::fwconfig::runCli(aisle::argsOf(argc, argv), std::cout, std::cerr);
+}

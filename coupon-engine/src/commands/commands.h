@@ -17,5 +17,8 @@ using Args = std::vector<std::string>;
 int cmdMigrate(const Args& args, Io io);
 int cmdSummary(const Args& args, Io io);
 int cmdEid(const Args& args, Io io);
+int cmdServe(const Args& args, Io io);
+int cmdRetention(const Args& args, Io io);
+int cmdErase(const Args& args, Io io);
 
 }  // namespace aisle::engine

@@ -5,7 +5,9 @@
 #include <pqxx/pqxx>
 
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <thread>
@@ -59,6 +61,40 @@ class PgSession {
   PgRetry retry_;
   std::vector<Setup> setups_;
   std::unique_ptr<pqxx::connection> conn_;
+};
+
+// A fixed set of sessions shared by request threads: lease() blocks until one is free, so the
+// database sees at most `size` connections from this process however many threads serve HTTP.
+class PgPool {
+ public:
+  PgPool(const std::string& conninfo, std::size_t size, const Logger& log, PgRetry retry = {});
+  void onConnect(const PgSession::Setup& setup);
+
+  class Lease {
+   public:
+    Lease(PgPool& pool, PgSession* s) : pool_(&pool), s_(s) {}
+    Lease(Lease&& o) noexcept : pool_(o.pool_), s_(o.s_) { o.s_ = nullptr; }
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease() {
+      if (s_) pool_->giveBack(s_);
+    }
+    PgSession& operator*() { return *s_; }
+    PgSession* operator->() { return s_; }
+
+   private:
+    PgPool* pool_;
+    PgSession* s_;
+  };
+  Lease lease();
+
+ private:
+  void giveBack(PgSession* s);
+  std::vector<std::unique_ptr<PgSession>> all_;
+  std::vector<PgSession*> free_;
+  std::mutex mu_;
+  std::condition_variable cv_;
 };
 
 }  // namespace aisle

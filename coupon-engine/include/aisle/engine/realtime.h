@@ -1,0 +1,84 @@
+#pragma once
+// The real-time path of the engine: authenticated proximity events in, each resolved to a member's
+// device, stored once (dedupe by event_id), a trigger decision recorded with its reason, and a push
+// queued in the transactional outbox in the same transaction. The dispatcher (delivery.h) sends it.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include "aisle/common/clock.h"
+#include "aisle/common/log.h"
+#include "aisle/common/metrics.h"
+#include "aisle/common/pg.h"
+#include "aisle/common/result.h"
+#include "aisle/engine/eid.h"
+#include "aisle/engine/ingest.h"
+#include "aisle/engine/triggers.h"
+
+namespace aisle::engine {
+
+struct RealtimeOptions {
+  TriggerPolicy policy;
+  int visitWindowS = 3 * 3600;    // pushes within this window at one store count as one visit
+  std::string masterKey;          // 32 bytes: opens identity keys and gateway secrets at rest
+  int eidWindowPeriods = 1;       // rotation periods either side of now (beacon clock drift)
+  IngestLimits limits;
+};
+
+struct IngestOutcome {
+  int accepted = 0;    // new events stored
+  int duplicates = 0;  // already stored (a retry)
+  int unresolved = 0;  // not one of our members' devices: dropped, never stored
+  int pushes = 0;      // pushes queued
+  std::string json() const;
+};
+
+class RealtimeService {
+ public:
+  RealtimeService(PgPool& db, const Clock& clock, RealtimeOptions options, Logger log,
+                  std::shared_ptr<MetricsRegistry> metrics, std::function<void()> onQueued = nullptr);
+
+  // Secrets of gateway keys, for RequestVerifier (decrypted with the master key, cached).
+  std::optional<std::string> gatewaySecret(const std::string& keyId);
+  // The gateway and store a key belongs to.
+  std::optional<std::pair<std::string, std::int64_t>> gatewayOfKey(const std::string& keyId);
+
+  // A gateway's batch, authenticated as `keyId`; refuses batches for another gateway or store.
+  Result<IngestOutcome> ingest(const ProximityBatch& batch, const std::string& keyId);
+  // A member's app saw a store beacon (iPhone path): one sighting event for that member.
+  Result<IngestOutcome> ingestSighting(const AppSighting& sighting, std::int64_t memberId);
+
+  // Reloads registered EID devices and recomputes the resolver for now (call once per rotation).
+  Result<std::size_t> rebuildEidResolver();
+
+ private:
+  struct Resolved {
+    std::int64_t memberId;
+    std::optional<std::int64_t> deviceId;
+  };
+  std::optional<Resolved> resolve(pqxx::transaction_base& tx, const BeaconRef& beacon);
+  // Stores one event and decides on it; returns whether a push was queued; nullopt for duplicates.
+  std::optional<bool> handle(pqxx::transaction_base& tx, std::int64_t memberId, std::optional<std::int64_t> deviceId,
+                             const std::string& eventId, ZoneEventType type, std::int64_t storeId,
+                             const std::string& zoneName, std::int64_t tMs, const std::string& gatewayId,
+                             double confidence);
+
+  PgPool& db_;
+  const Clock& clock_;
+  RealtimeOptions options_;
+  Logger log_;
+  std::shared_ptr<MetricsRegistry> metrics_;
+  std::function<void()> onQueued_;
+  std::mutex keysMu_;
+  std::map<std::string, std::pair<std::string, std::pair<std::string, std::int64_t>>> keys_;  // key -> (secret, (gw, store))
+  std::shared_mutex eidMu_;
+  std::shared_ptr<const EidResolver> eid_;
+};
+
+}  // namespace aisle::engine

@@ -1,0 +1,100 @@
+#pragma once
+// Every statement the real-time path runs: beacon -> device lookups, event dedupe, the member's state
+// for caps and consent, candidate offers, decisions, the outbox, retention and erasure.
+// Prepared once per connection (prepare() is given to PgSession::onConnect).
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "aisle/engine/triggers.h"
+
+namespace aisle::engine {
+
+struct DeviceHit {
+  std::int64_t memberId = 0;
+  std::int64_t deviceId = 0;
+};
+
+struct StoredEidDevice {
+  std::int64_t memberId = 0;
+  std::int64_t deviceId = 0;
+  std::string keyEnc;  // AES-GCM sealed identity key (AAD "device:<member>:<device>")
+  int k = 10;
+  std::int64_t clockOffsetS = 0;
+};
+
+struct GatewayKey {
+  std::string gatewayId;
+  std::int64_t storeId = 0;
+  std::string secretEnc;
+};
+
+struct ZoneInfo {
+  std::int64_t zoneId = 0;
+  std::set<std::int64_t> categories;
+};
+
+struct MemberSnapshot {
+  MemberState state;
+  int localMinuteOfDay = 0;
+};
+
+struct OutboxRow {
+  std::int64_t memberId = 0;
+  std::int64_t outboxId = 0;
+  std::string provider;
+  std::string payload;
+  std::optional<std::int64_t> couponId;
+  int attempts = 0;
+  std::string dedupeKey;
+  std::string pushToken;  // the member's newest device token for the provider, if any
+};
+
+class RealtimeRepository {
+ public:
+  static void prepare(pqxx::connection& c);
+
+  static std::optional<GatewayKey> gatewayByKey(pqxx::transaction_base& tx, const std::string& keyId);
+  static std::vector<StoredEidDevice> eidDevices(pqxx::transaction_base& tx);
+  static std::optional<DeviceHit> deviceByIbeacon(pqxx::transaction_base& tx, const std::string& uuid, int major, int minor);
+  static std::optional<DeviceHit> deviceByAltbeacon(pqxx::transaction_base& tx, const std::string& id);
+  static std::optional<ZoneInfo> zone(pqxx::transaction_base& tx, std::int64_t storeId, const std::string& name);
+  static bool storeExists(pqxx::transaction_base& tx, std::int64_t storeId);
+
+  // false when this (member, event_id, time) was stored before: a gateway retry.
+  static bool insertEvent(pqxx::transaction_base& tx, std::int64_t memberId, const std::string& eventId,
+                          std::int64_t tMs, const std::string& type, std::int64_t storeId,
+                          std::optional<std::int64_t> zoneId, const std::string& gatewayId,
+                          std::optional<std::int64_t> deviceId, double confidence);
+  static MemberSnapshot memberSnapshot(pqxx::transaction_base& tx, std::int64_t memberId, std::int64_t storeId,
+                                       std::int64_t tMs, int visitWindowS);
+  static std::vector<CandidateOffer> candidates(pqxx::transaction_base& tx, std::int64_t memberId,
+                                                std::int64_t storeId, std::int64_t tMs);
+  static void recordDecision(pqxx::transaction_base& tx, std::int64_t memberId, const std::string& eventId,
+                             std::int64_t storeId, std::optional<std::int64_t> zoneId, std::int64_t tMs,
+                             const TriggerDecision& d);
+  // The outbox row id, or nothing when this dedupe key was queued before.
+  static std::optional<std::int64_t> enqueue(pqxx::transaction_base& tx, std::int64_t memberId,
+                                             const std::string& dedupeKey, const std::string& provider,
+                                             const std::string& payloadJson, std::optional<std::int64_t> couponId);
+  static std::string couponCode(pqxx::transaction_base& tx, std::int64_t memberId, std::int64_t couponId);
+  // Which provider reaches this member: "fcm" with a device token, else "sse" (the wallet page).
+  static std::string pushProvider(pqxx::transaction_base& tx, std::int64_t memberId);
+
+  // Dispatcher: claims due rows (state -> sending, attempts + 1) without blocking other dispatchers.
+  static std::vector<OutboxRow> claimDue(pqxx::transaction_base& tx, int limit);
+  static void markSent(pqxx::transaction_base& tx, const OutboxRow& row);
+  static void markRetry(pqxx::transaction_base& tx, const OutboxRow& row, std::int64_t delayMs, const std::string& error);
+  static void markDead(pqxx::transaction_base& tx, const OutboxRow& row, const std::string& error);
+  // After a crash: rows left in "sending" go back to "pending" (providers dedupe by dedupe key).
+  static int requeueInterrupted(pqxx::transaction_base& tx);
+
+  static int ensurePartitions(pqxx::transaction_base& tx, int daysAhead);
+  static int dropEventsOlderThan(pqxx::transaction_base& tx, int retentionDays);
+};
+
+}  // namespace aisle::engine

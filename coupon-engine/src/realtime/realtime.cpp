@@ -1,0 +1,211 @@
+#include "aisle/engine/realtime.h"
+
+#include <sstream>
+
+#include "aisle/common/crypto.h"
+#include "aisle/common/http.h"
+#include "db/realtime_repository.h"
+
+namespace aisle::engine {
+
+std::string IngestOutcome::json() const {
+  std::ostringstream o;
+  o << "{\"accepted\":" << accepted << ",\"duplicates\":" << duplicates << ",\"unresolved\":" << unresolved
+    << ",\"pushes\":" << pushes << "}";
+  return o.str();
+}
+
+RealtimeService::RealtimeService(PgPool& db, const Clock& clock, RealtimeOptions options, Logger log,
+                                 std::shared_ptr<MetricsRegistry> metrics, std::function<void()> onQueued)
+    : db_(db), clock_(clock), options_(std::move(options)), log_(std::move(log)), metrics_(std::move(metrics)),
+      onQueued_(std::move(onQueued)), eid_(std::make_shared<EidResolver>(options_.eidWindowPeriods)) {
+  db_.onConnect(&RealtimeRepository::prepare);
+}
+
+std::optional<std::string> RealtimeService::gatewaySecret(const std::string& keyId) {
+  {
+    std::lock_guard lock(keysMu_);
+    if (auto it = keys_.find(keyId); it != keys_.end()) return it->second.first;
+  }
+  auto lease = db_.lease();
+  auto key = lease->run([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return RealtimeRepository::gatewayByKey(tx, keyId);
+  });
+  if (!key) return std::nullopt;
+  auto secret = openAesGcm(options_.masterKey, key->secretEnc, "gateway:" + key->gatewayId);
+  if (!secret) {
+    log_.error("gateway key " + keyId + " does not decrypt with the master key: " + secret.message());
+    return std::nullopt;
+  }
+  std::lock_guard lock(keysMu_);
+  keys_[keyId] = {*secret, {key->gatewayId, key->storeId}};
+  return *secret;
+}
+
+std::optional<std::pair<std::string, std::int64_t>> RealtimeService::gatewayOfKey(const std::string& keyId) {
+  if (!gatewaySecret(keyId)) return std::nullopt;
+  std::lock_guard lock(keysMu_);
+  return keys_.at(keyId).second;
+}
+
+Result<std::size_t> RealtimeService::rebuildEidResolver() {
+  auto lease = db_.lease();
+  auto stored = lease->run([&](pqxx::connection& c) {
+    pqxx::read_transaction tx(c);
+    return RealtimeRepository::eidDevices(tx);
+  });
+  std::vector<EidDevice> devices;
+  devices.reserve(stored.size());
+  std::size_t broken = 0;
+  for (const auto& s : stored) {
+    auto key = openAesGcm(options_.masterKey, s.keyEnc,
+                          "device:" + std::to_string(s.memberId) + ":" + std::to_string(s.deviceId));
+    if (!key || key->size() != 16) {
+      ++broken;
+      continue;
+    }
+    EidDevice d;
+    d.memberId = s.memberId;
+    d.deviceId = s.deviceId;
+    std::copy(key->begin(), key->end(), d.identityKey.begin());
+    d.k = s.k;
+    d.clockOffsetS = s.clockOffsetS;
+    devices.push_back(d);
+  }
+  if (broken) log_.error(std::to_string(broken) + " EID identity keys do not decrypt with the master key");
+  auto next = std::make_shared<EidResolver>(options_.eidWindowPeriods);
+  next->rebuild(devices, clock_.nowUnixMs() / 1000, 2);
+  {
+    std::unique_lock lock(eidMu_);
+    eid_ = std::move(next);
+  }
+  metrics_->gauge("aisle_engine_eid_devices", "registered EID devices in the resolver").set(static_cast<double>(devices.size()));
+  return devices.size();
+}
+
+std::optional<RealtimeService::Resolved> RealtimeService::resolve(pqxx::transaction_base& tx, const BeaconRef& b) {
+  switch (b.kind) {
+    case BeaconRef::Kind::Eid: {
+      std::shared_ptr<const EidResolver> r;
+      {
+        std::shared_lock lock(eidMu_);
+        r = eid_;
+      }
+      if (auto m = r->resolve(b.eid)) return Resolved{m->memberId, m->deviceId};
+      return std::nullopt;
+    }
+    case BeaconRef::Kind::IBeacon:
+      if (auto d = RealtimeRepository::deviceByIbeacon(tx, b.uuid, b.major, b.minor)) return Resolved{d->memberId, d->deviceId};
+      return std::nullopt;
+    case BeaconRef::Kind::AltBeacon:
+      if (auto d = RealtimeRepository::deviceByAltbeacon(tx, b.altId)) return Resolved{d->memberId, d->deviceId};
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> RealtimeService::handle(pqxx::transaction_base& tx, std::int64_t memberId,
+                                            std::optional<std::int64_t> deviceId, const std::string& eventId,
+                                            ZoneEventType type, std::int64_t storeId, const std::string& zoneName,
+                                            std::int64_t tMs, const std::string& gatewayId, double confidence) {
+  std::optional<ZoneInfo> zone;
+  if (!zoneName.empty()) zone = RealtimeRepository::zone(tx, storeId, zoneName);
+  const std::optional<std::int64_t> zoneId = zone ? std::optional(zone->zoneId) : std::nullopt;
+  if (!RealtimeRepository::insertEvent(tx, memberId, eventId, tMs, zoneEventTypeName(type), storeId, zoneId,
+                                       gatewayId, deviceId, confidence)) {
+    return std::nullopt;  // stored before: the decision was made then, so nothing is pushed twice
+  }
+  const auto snap = RealtimeRepository::memberSnapshot(tx, memberId, storeId, tMs, options_.visitWindowS);
+  TriggerEvent ev;
+  ev.eventId = eventId;
+  // A zone-less event or one at a zone the store does not know is handled like a store entry.
+  ev.type = type == ZoneEventType::Dwell && !zoneId ? ZoneEventType::Enter : type;
+  if (type == ZoneEventType::Sighting) ev.type = ZoneEventType::Enter;
+  ev.memberId = memberId;
+  ev.storeId = storeId;
+  ev.zoneId = zoneId;
+  if (zone) ev.zoneCategories = zone->categories;
+  ev.localMinuteOfDay = snap.localMinuteOfDay;
+  // Candidates are read only with consent: without it the member's data is not used at all.
+  std::vector<CandidateOffer> offers;
+  if (snap.state.proximityConsent && snap.state.pushConsent && type != ZoneEventType::Exit) {
+    offers = RealtimeRepository::candidates(tx, memberId, storeId, tMs);
+  }
+  const TriggerDecision d = decideTrigger(ev, snap.state, offers, options_.policy);
+  RealtimeRepository::recordDecision(tx, memberId, eventId, storeId, zoneId, tMs, d);
+  metrics_->counter("aisle_engine_trigger_decisions_total", "trigger decisions", std::string("action=\"") + (d.push ? "push" : "none") + "\"").inc();
+  log_.with("member", std::to_string(memberId)).with("event", eventId).debug((d.push ? "push: " : "no push: ") + d.reason);
+  if (!d.push) return false;
+  const std::string code = RealtimeRepository::couponCode(tx, memberId, d.offer->couponId);
+  const std::string payload = "{\"title\":\"An offer for you\",\"body\":\"" + http::jsonEscape(d.offer->reason) +
+                              "\",\"coupon_id\":" + std::to_string(d.offer->couponId) + ",\"code\":\"" +
+                              http::jsonEscape(code) + "\",\"event_id\":\"" + http::jsonEscape(eventId) +
+                              "\",\"why\":\"" + http::jsonEscape(d.reason) + "\"}";
+  return RealtimeRepository::enqueue(tx, memberId, "event:" + eventId, RealtimeRepository::pushProvider(tx, memberId),
+                                     payload, d.offer->couponId)
+      .has_value();
+}
+
+Result<IngestOutcome> RealtimeService::ingest(const ProximityBatch& batch, const std::string& keyId) {
+  auto owner = gatewayOfKey(keyId);
+  if (!owner) return fail("unknown gateway key");
+  if (owner->first != batch.gatewayId) return fail("key " + keyId + " belongs to gateway " + owner->first + ", not " + batch.gatewayId);
+  if (owner->second != batch.storeId) return fail("gateway " + owner->first + " may post only for store " + std::to_string(owner->second));
+  IngestOutcome out;
+  auto lease = db_.lease();
+  lease->run([&](pqxx::connection& c) {
+    out = IngestOutcome{};
+    pqxx::work tx(c);
+    for (const auto& e : batch.events) {
+      auto who = resolve(tx, e.beacon);
+      if (!who) {
+        ++out.unresolved;  // someone else's beacon: forgotten here, never stored
+        continue;
+      }
+      auto pushed = handle(tx, who->memberId, who->deviceId, e.eventId, e.type, batch.storeId, e.zone, e.tMs,
+                           batch.gatewayId, e.confidence);
+      if (!pushed) {
+        ++out.duplicates;
+      } else {
+        ++out.accepted;
+        out.pushes += *pushed ? 1 : 0;
+      }
+    }
+    tx.commit();
+    return 0;
+  });
+  metrics_->counter("aisle_engine_proximity_events_total", "proximity events", "outcome=\"accepted\"").inc(static_cast<std::uint64_t>(out.accepted));
+  metrics_->counter("aisle_engine_proximity_events_total", "proximity events", "outcome=\"duplicate\"").inc(static_cast<std::uint64_t>(out.duplicates));
+  metrics_->counter("aisle_engine_proximity_events_total", "proximity events", "outcome=\"unresolved\"").inc(static_cast<std::uint64_t>(out.unresolved));
+  if (out.pushes > 0 && onQueued_) onQueued_();
+  return out;
+}
+
+Result<IngestOutcome> RealtimeService::ingestSighting(const AppSighting& s, std::int64_t memberId) {
+  auto beacon = parseBeaconRef(s.beacon);
+  if (!beacon) return beacon.error();
+  IngestOutcome out;
+  auto lease = db_.lease();
+  auto result = lease->run([&](pqxx::connection& c) -> Status {
+    out = IngestOutcome{};
+    pqxx::work tx(c);
+    if (!RealtimeRepository::storeExists(tx, s.storeId)) return fail("unknown store " + std::to_string(s.storeId));
+    // The app reports a store's beacon, so the member is the caller, not the beacon's owner.
+    const std::string id = "app:" + (s.sightingId.empty() ? std::to_string(s.tMs) + ":" + s.beacon : s.sightingId);
+    auto pushed = handle(tx, memberId, std::nullopt, id, ZoneEventType::Sighting, s.storeId, s.zone, s.tMs, "app", 1.0);
+    if (!pushed) {
+      ++out.duplicates;
+    } else {
+      ++out.accepted;
+      out.pushes += *pushed ? 1 : 0;
+    }
+    tx.commit();
+    return okStatus();
+  });
+  if (!result) return result.error();
+  if (out.pushes > 0 && onQueued_) onQueued_();
+  return out;
+}
+
+}  // namespace aisle::engine

@@ -1,0 +1,242 @@
+#include "aisle/gateway/json.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace aisle::gateway {
+
+void appendJsonString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 0xF]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void JsonObjectWriter::key(std::string_view k) {
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  appendJsonString(out_, k);
+  out_.push_back(':');
+}
+
+JsonObjectWriter& JsonObjectWriter::field(std::string_view k, std::string_view value) {
+  key(k);
+  appendJsonString(out_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::field(std::string_view k, std::int64_t value) {
+  key(k);
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::field(std::string_view k, double value) {
+  key(k);
+  if (!std::isfinite(value)) {
+    out_ += "null";
+    return *this;
+  }
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, value);
+  out_.append(buf, r.ptr);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::field(std::string_view k, bool value) {
+  key(k);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+namespace {
+
+void skipSpace(std::string_view t, std::size_t& pos) {
+  while (pos < t.size() && (t[pos] == ' ' || t[pos] == '\t' || t[pos] == '\r' || t[pos] == '\n')) ++pos;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void appendUtf8(std::string& out, std::uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+}  // namespace
+
+// pos is at the opening quote; on success pos is after the closing quote.
+const char* FlatJsonReader::readString(std::string_view t, std::size_t& pos, std::string& scratch,
+                                       std::string_view& out) {
+  const std::size_t start = ++pos;
+  // Fast path: no escapes -> a view into the input.
+  std::size_t i = start;
+  while (i < t.size() && t[i] != '"' && t[i] != '\\') {
+    if (static_cast<unsigned char>(t[i]) < 0x20) return "control character in string";
+    ++i;
+  }
+  if (i >= t.size()) return "unterminated string";
+  if (t[i] == '"') {
+    out = t.substr(start, i - start);
+    pos = i + 1;
+    return nullptr;
+  }
+  scratch.assign(t.substr(start, i - start));
+  while (i < t.size()) {
+    const char c = t[i];
+    if (c == '"') {
+      out = scratch;
+      pos = i + 1;
+      return nullptr;
+    }
+    if (static_cast<unsigned char>(c) < 0x20) return "control character in string";
+    if (c != '\\') {
+      scratch.push_back(c);
+      ++i;
+      continue;
+    }
+    if (++i >= t.size()) break;
+    switch (t[i]) {
+      case '"': scratch.push_back('"'); break;
+      case '\\': scratch.push_back('\\'); break;
+      case '/': scratch.push_back('/'); break;
+      case 'b': scratch.push_back('\b'); break;
+      case 'f': scratch.push_back('\f'); break;
+      case 'n': scratch.push_back('\n'); break;
+      case 'r': scratch.push_back('\r'); break;
+      case 't': scratch.push_back('\t'); break;
+      case 'u': {
+        auto read4 = [&](std::size_t at, std::uint32_t& v) {
+          if (at + 4 > t.size()) return false;
+          v = 0;
+          for (std::size_t k = at; k < at + 4; ++k) {
+            const int h = hexValue(t[k]);
+            if (h < 0) return false;
+            v = v * 16 + static_cast<std::uint32_t>(h);
+          }
+          return true;
+        };
+        std::uint32_t cp = 0;
+        if (!read4(i + 1, cp)) return "bad \\u escape";
+        i += 4;
+        if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair encodes one code point
+          std::uint32_t lo = 0;
+          if (i + 2 < t.size() && t[i + 1] == '\\' && t[i + 2] == 'u' && read4(i + 3, lo) &&
+              lo >= 0xDC00 && lo < 0xE000) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            i += 6;
+          } else {
+            return "unpaired surrogate in \\u escape";
+          }
+        } else if (cp >= 0xDC00 && cp < 0xE000) {
+          return "unpaired surrogate in \\u escape";
+        }
+        appendUtf8(scratch, cp);
+        break;
+      }
+      default: return "bad escape in string";
+    }
+    ++i;
+  }
+  return "unterminated string";
+}
+
+const char* FlatJsonReader::parse(std::string_view t, JsonFlatVisitor& visitor,
+                                  std::size_t& errorOffset) {
+  std::size_t pos = 0;
+  auto failAt = [&](const char* why) {
+    errorOffset = pos;
+    return why;
+  };
+  skipSpace(t, pos);
+  if (pos >= t.size() || t[pos] != '{') return failAt("expected '{'");
+  ++pos;
+  skipSpace(t, pos);
+  if (pos < t.size() && t[pos] == '}') {
+    ++pos;
+  } else {
+    for (;;) {
+      skipSpace(t, pos);
+      if (pos >= t.size() || t[pos] != '"') return failAt("expected a member name");
+      std::string_view key;
+      if (const char* e = readString(t, pos, keyScratch_, key)) return failAt(e);
+      skipSpace(t, pos);
+      if (pos >= t.size() || t[pos] != ':') return failAt("expected ':'");
+      ++pos;
+      skipSpace(t, pos);
+      if (pos >= t.size()) return failAt("expected a value");
+      const char c = t[pos];
+      if (c == '"') {
+        std::string_view value;
+        if (const char* e = readString(t, pos, valueScratch_, value)) return failAt(e);
+        visitor.onString(key, value);
+      } else if (c == '{' || c == '[') {
+        return failAt("nested objects and arrays are not supported");
+      } else {
+        const std::size_t start = pos;
+        while (pos < t.size() && t[pos] != ',' && t[pos] != '}' && t[pos] != ' ' &&
+               t[pos] != '\t' && t[pos] != '\r' && t[pos] != '\n')
+          ++pos;
+        const std::string_view raw = t.substr(start, pos - start);
+        const bool word = raw == "true" || raw == "false" || raw == "null";
+        const bool number = !raw.empty() && (raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9'));
+        if (!word && !number) {
+          pos = start;
+          return failAt("expected a value");
+        }
+        visitor.onLiteral(key, raw);
+      }
+      skipSpace(t, pos);
+      if (pos < t.size() && t[pos] == ',') {
+        ++pos;
+        continue;
+      }
+      if (pos < t.size() && t[pos] == '}') {
+        ++pos;
+        break;
+      }
+      return failAt("expected ',' or '}'");
+    }
+  }
+  skipSpace(t, pos);
+  if (pos != t.size()) return failAt("text after the object");
+  return nullptr;
+}
+
+}  // namespace aisle::gateway
