@@ -196,6 +196,7 @@ CREATE TABLE transaction_lines (
   line_no          integer NOT NULL,
   product_id       bigint REFERENCES products,
   gtin             char(14),
+  item_code        text,                     -- the POS's own item id when it is not a GTIN (PLU, SKU)
   quantity         numeric(12,3) NOT NULL,   -- decimal: weighed items; negative on returns
   unit_price_minor bigint,
   amount_minor     bigint NOT NULL,          -- extended amount actually paid for the line
@@ -266,6 +267,7 @@ CREATE TABLE redemptions (
   coupon_id       bigint,                  -- our coupon; NULL for external (manufacturer) coupons
   campaign_id     bigint REFERENCES campaigns,
   coupon_upc      text,                    -- external coupon as scanned at the till
+  promotion_id    text,                    -- the POS's loyalty promotion / reward id
   transaction_id  bigint,
   store_id        bigint REFERENCES stores,
   redeemed_at     timestamptz NOT NULL,

@@ -21,6 +21,7 @@ constexpr Command kCommands[] = {
     {"serve", "the HTTP API: proximity ingest, triggers, push delivery (--config FILE)", cmdServe},
     {"retention", "delete proximity events older than --days (default 30)", cmdRetention},
     {"erase", "erase a member (--member ID): personal data deleted, sales anonymized", cmdErase},
+    {"evaluate", "offline next-basket evaluation (history/future/keyset files)", cmdEvaluate},
 };
 
 void usage(std::ostream& out) {

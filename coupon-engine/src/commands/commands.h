@@ -20,5 +20,6 @@ int cmdEid(const Args& args, Io io);
 int cmdServe(const Args& args, Io io);
 int cmdRetention(const Args& args, Io io);
 int cmdErase(const Args& args, Io io);
+int cmdEvaluate(const Args& args, Io io);
 
 }  // namespace aisle::engine

@@ -16,7 +16,7 @@ std::map<std::string, std::int64_t> MemberRepository::erase(pqxx::transaction_ba
       " SELECT 0, transaction_id, org_id, store_id, workstation_id, business_day, sequence_no, occurred_at, NULL, "
       " content_hash, is_training, is_cancelled, is_suspended, is_post_voided, total_minor, currency, source, NULL, "
       " received_at FROM moved ON CONFLICT DO NOTHING RETURNING 1), "
-      "l AS (INSERT INTO transaction_lines SELECT 0, transaction_id, line_no, product_id, gtin, quantity, "
+      "l AS (INSERT INTO transaction_lines SELECT 0, transaction_id, line_no, product_id, gtin, item_code, quantity, "
       " unit_price_minor, amount_minor, discount_minor, coupon_discount_minor, is_voided, is_return FROM lines "
       " WHERE EXISTS (SELECT 1 FROM t) ON CONFLICT DO NOTHING RETURNING 1) "
       "SELECT (SELECT count(*) FROM moved) + 0 * (SELECT count(*) FROM l)", memberId)[0][0].as<std::int64_t>();

@@ -1,0 +1,40 @@
+#pragma once
+// A small element tree built from Poco's SAX parser under hard limits, for untrusted XML from tills.
+// Hardening, in order: size limit; UTF-8 only (a UTF-16 document would hide "<!DOCTYPE" from the
+// byte scan); any DOCTYPE refused before parsing (no DTD means no entity declarations, so neither
+// billion-laughs expansion nor external entities/XXE are possible); external entities switched off
+// in the parser as a second line; depth and element-count limits enforced while parsing.
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aisle/common/result.h"
+
+namespace aisle::pos::xml {
+
+struct Attribute {
+  std::string ns;
+  std::string name;  // local name
+  std::string value;
+};
+
+struct Node {
+  std::string ns;    // namespace URI
+  std::string name;  // local name
+  std::vector<Attribute> attributes;
+  std::string text;  // character data directly inside this element
+  std::vector<std::unique_ptr<Node>> children;
+  std::size_t line = 0;
+};
+
+struct Limits {
+  std::size_t maxBytes = 0;
+  std::size_t maxDepth = 0;
+  std::size_t maxElements = 0;
+};
+
+Result<std::unique_ptr<Node>> parse(std::string_view bytes, const Limits& limits);
+
+}  // namespace aisle::pos::xml
