@@ -17,6 +17,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"migrate", "apply the schema migrations to AISLE_DB", cmdMigrate},
     {"summary", "print what the database holds", cmdSummary},
+    {"load", "load a data set: completejourney DIR | groceries FILE [--force]", cmdLoad},
+    {"generate", "synthetic members and purchases: --members N --days D --seed S", cmdGenerate},
     {"eid", "compute an Eddystone-EID (or an identity key from an X25519 exchange)", cmdEid},
     {"serve", "the HTTP API: proximity ingest, triggers, push delivery (--config FILE)", cmdServe},
     {"retention", "delete proximity events older than --days (default 30)", cmdRetention},

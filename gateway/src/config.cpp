@@ -1,9 +1,12 @@
 #include "aisle/gateway/config.h"
 
 #include <chrono>
+#include <limits>
 #include <set>
 
 #include "aisle/common/config.h"
+#include "aisle/common/hmac.h"
+#include "aisle/gateway/pipeline.h"
 
 namespace aisle::gateway {
 namespace {
@@ -25,8 +28,80 @@ void readDuration(ConfigReader& r, const std::string& key, std::int64_t& ms, mil
   ms = d.count();
 }
 
+// "f7826da6-4fa2-4e98-8024-bc5b71e0893e" (dashes optional) -> 16 bytes.
+bool parseUuid(std::string_view text, std::array<std::uint8_t, 16>& out) {
+  std::string hex;
+  for (char c : text)
+    if (c != '-') hex.push_back(c);
+  if (hex.size() != 32) return false;
+  auto bytes = fromHex(hex);
+  if (!bytes || bytes->size() != 16) return false;
+  std::copy(bytes->begin(), bytes->end(), out.begin());
+  return true;
+}
+
+void readDaemon(ConfigReader& r, GatewayConfig& cfg) {
+  DaemonSettings& d = cfg.daemon;
+  r.integer("gateway.store_id", d.storeId, 1, std::numeric_limits<std::int64_t>::max());
+  d.scanner = cfg.zones.gatewayId;
+  r.string("gateway.scanner", d.scanner);
+  r.string("bluez.adapter", d.adapter);
+  if (!d.adapter.empty() && d.adapter.find_first_not_of(
+                                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") !=
+                                std::string::npos) {
+    r.problem("bluez.adapter", "must be an adapter name like hci0");
+  }
+  r.duration("bluez.prune_after", d.pruneAfter, milliseconds(1000), milliseconds(86'400'000));
+  r.choice("source.kind", d.sourceKind, {"bluez", "sightings"});
+  r.string("source.sightings", d.sightingsPath);
+  if (d.sourceKind == "sightings" && d.sightingsPath.empty()) {
+    r.problem("source.sightings", "required when source.kind = \"sightings\"");
+  }
+  r.boolean("privacy.forward_eid", d.forwardEid);
+  std::vector<std::string> uuids;
+  r.stringList("privacy.ibeacon_uuids", uuids);
+  for (const std::string& u : uuids) {
+    std::array<std::uint8_t, 16> bytes{};
+    if (!parseUuid(u, bytes)) r.problem("privacy.ibeacon_uuids", "'" + u + "' is not a UUID");
+    else d.ibeaconUuids.push_back(bytes);
+  }
+  r.string("http.host", d.httpHost);
+  std::int64_t port = d.httpPort;
+  r.integer("http.port", port, 0, 65535);
+  d.httpPort = static_cast<std::uint16_t>(port);
+  r.string("uplink.engine_url", d.engineUrl);
+  if (!d.engineUrl.empty() && d.engineUrl.rfind("http://", 0) != 0 && d.engineUrl.rfind("https://", 0) != 0) {
+    r.problem("uplink.engine_url", "must start with http:// or https://");
+  }
+  r.string("uplink.key_id", d.keyId);
+  r.string("uplink.secret_file", d.secretFile);
+  r.string("uplink.secret_credential", d.secretCredential);
+  if (!d.secretFile.empty() && !d.secretCredential.empty()) {
+    r.problem("uplink.secret_credential", "give either secret_file or secret_credential, not both");
+  }
+  r.duration("uplink.batch_max_delay", d.batchMaxDelay, milliseconds(10), milliseconds(60'000));
+  r.integer("uplink.batch_max_events", d.batchMaxEvents, 1, 1000);
+  r.integer("uplink.request_max_events", d.requestMaxEvents, 1, 1000);
+  if (d.batchMaxEvents > d.requestMaxEvents) {
+    r.problem("uplink.batch_max_events", "must not exceed uplink.request_max_events");
+  }
+  r.duration("uplink.timeout", d.timeout, milliseconds(100), milliseconds(120'000));
+  r.duration("uplink.retry_initial", d.retryInitial, milliseconds(10), milliseconds(60'000));
+  r.duration("uplink.retry_max", d.retryMax, milliseconds(10), milliseconds(3'600'000));
+  r.string("spool.dir", d.spoolDir);
+  r.integer("spool.max_mb", d.spoolMaxMb, 1, 16384);
+  std::string fsync = toString(d.fsync);
+  r.string("spool.fsync", fsync);
+  if (auto p = parseFsyncPolicy(fsync); p) d.fsync = *p;
+  else r.problem("spool.fsync", p.message());
+  std::string level = "info";
+  r.choice("log.level", level, {"debug", "info", "warn", "error"});
+  parseLogLevel(level, d.logLevel);
+}
+
 Result<GatewayConfig> fromFile(const ConfigFile& file) {
   GatewayConfig cfg;
+  cfg.fileName = file.fileName();
   ConfigReader r(file);
   ZoneSetup& z = cfg.zones;
   ZoneParams& p = z.params;
@@ -87,17 +162,42 @@ Result<GatewayConfig> fromFile(const ConfigFile& file) {
     BeaconSpec b;
     b.measuredPower = p.defaultMeasuredPower;
     r.string(base + "id", b.id, /*required=*/true);
+    // The daemon names beacons the engine's way, lower-case: configured ids must compare equal.
+    b.id = canonicalBeaconId(b.id);
     r.decimal(base + "measured_power_dbm", b.measuredPower.value, -120, 20);
     if (!b.id.empty() && !beaconIds.insert(b.id).second) {
       r.problem(base + "id", "beacon '" + b.id + "' listed twice");
     }
     z.beacons.push_back(std::move(b));
   }
+  readDaemon(r, cfg);
   if (Status st = r.finish(); !st) return st.error();
   return cfg;
 }
 
 }  // namespace
+
+Status checkDaemonConfig(const GatewayConfig& cfg) {
+  const DaemonSettings& d = cfg.daemon;
+  std::string problems;
+  auto need = [&](bool ok, const char* key, const char* what) {
+    if (!ok) problems += cfg.fileName + ": " + key + ": " + what + "\n";
+  };
+  need(d.storeId > 0, "gateway.store_id", "required to run the daemon");
+  need(!d.engineUrl.empty(), "uplink.engine_url", "required to run the daemon");
+  need(!d.keyId.empty(), "uplink.key_id", "required to run the daemon");
+  need(!d.secretFile.empty() || !d.secretCredential.empty(), "uplink.secret_file",
+       "required to run the daemon (or uplink.secret_credential)");
+  need(!d.spoolDir.empty(), "spool.dir", "must not be empty");
+  if (!cfg.zones.scanners.empty()) {
+    bool listed = false;
+    for (const ScannerSpec& s : cfg.zones.scanners) listed = listed || s.id == d.scanner;
+    need(listed, "gateway.scanner", "the local scanner must be one of the [scanner.*] ids");
+  }
+  if (problems.empty()) return okStatus();
+  problems.pop_back();
+  return fail(problems);
+}
 
 Result<GatewayConfig> parseGatewayConfig(std::string_view text, const std::string& fileName) {
   auto file = ConfigFile::parse(text, fileName);

@@ -21,5 +21,7 @@ int cmdServe(const Args& args, Io io);
 int cmdRetention(const Args& args, Io io);
 int cmdErase(const Args& args, Io io);
 int cmdEvaluate(const Args& args, Io io);
+int cmdLoad(const Args& args, Io io);
+int cmdGenerate(const Args& args, Io io);
 
 }  // namespace aisle::engine

@@ -1,0 +1,473 @@
+// The gateway daemon's composition root. Startup is a short linear script; the comments say why
+// each step comes where it does.
+#include "aisle/gateway/daemon.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <istream>
+#include <ostream>
+#include <sstream>
+
+#include "aisle/common/cli.h"
+#include "aisle/common/hmac.h"
+#include "aisle/common/http.h"
+#include "aisle/common/http_client.h"
+#include "aisle/common/parse.h"
+#include "aisle/common/spool.h"
+#include "aisle/gateway/bluez_source.h"
+#include "aisle/gateway/cli.h"
+#include "aisle/gateway/config.h"
+#include "aisle/gateway/json.h"
+#include "aisle/gateway/pipeline.h"
+#include "aisle/gateway/replay.h"
+#include "aisle/gateway/uplink.h"
+
+namespace aisle::gateway {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+constexpr milliseconds kTick{250};
+
+struct DaemonConfig {
+  GatewayConfig cfg;
+  std::string secret;
+};
+
+Result<std::string> readSecret(const DaemonSettings& d) {
+  std::string path = d.secretFile;
+  if (!d.secretCredential.empty()) {
+    const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+    if (!dir || !*dir) {
+      return fail("uplink.secret_credential: $CREDENTIALS_DIRECTORY is not set (LoadCredential= in the unit)");
+    }
+    path = std::string(dir) + "/" + d.secretCredential;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("uplink secret: cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string secret(trim(ss.str()));
+  if (secret.size() < 16) return fail("uplink secret in " + path + " is shorter than 16 characters");
+  return secret;
+}
+
+Result<DaemonConfig> loadDaemonConfig(const std::string& path) {
+  auto cfg = loadGatewayConfig(path);
+  if (!cfg) return cfg.error();
+  if (auto st = checkDaemonConfig(*cfg); !st) return st.error();
+  auto secret = readSecret(cfg->daemon);
+  if (!secret) return secret.error();
+  return DaemonConfig{std::move(*cfg), std::move(*secret)};
+}
+
+PrivacyPolicy policyOf(const GatewayConfig& c) {
+  PrivacyPolicy p;
+  p.forwardEid = c.daemon.forwardEid;
+  p.ibeaconUuids = c.daemon.ibeaconUuids;
+  for (const BeaconSpec& b : c.zones.beacons) p.beaconIds.insert(b.id);
+  return p;
+}
+
+UplinkOptions uplinkOptionsOf(const GatewayConfig& c) {
+  UplinkOptions o;
+  o.gatewayId = c.zones.gatewayId;
+  o.storeId = c.daemon.storeId;
+  o.batchMaxEvents = static_cast<std::size_t>(c.daemon.batchMaxEvents);
+  o.batchMaxDelay = c.daemon.batchMaxDelay;
+  o.requestMaxEvents = static_cast<std::size_t>(c.daemon.requestMaxEvents);
+  o.retryInitial = c.daemon.retryInitial;
+  o.retryMax = c.daemon.retryMax;
+  return o;
+}
+
+std::string eventsUrl(std::string base) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/v1/proximity/events";
+}
+
+// Settings only a restart applies (sockets, files, the bus): a reload that changes them says so.
+std::vector<std::string> restartOnlyChanges(const DaemonSettings& a, const DaemonSettings& b) {
+  std::vector<std::string> out;
+  if (a.adapter != b.adapter) out.emplace_back("bluez.adapter");
+  if (a.pruneAfter != b.pruneAfter) out.emplace_back("bluez.prune_after");
+  if (a.sourceKind != b.sourceKind || a.sightingsPath != b.sightingsPath) out.emplace_back("source");
+  if (a.httpHost != b.httpHost || a.httpPort != b.httpPort) out.emplace_back("http");
+  if (a.engineUrl != b.engineUrl || a.keyId != b.keyId || a.timeout != b.timeout) out.emplace_back("uplink.engine_url/key_id/timeout");
+  if (a.spoolDir != b.spoolDir || a.spoolMaxMb != b.spoolMaxMb) out.emplace_back("spool");
+  if (a.storeId != b.storeId) out.emplace_back("gateway.store_id");
+  if (a.scanner != b.scanner) out.emplace_back("gateway.scanner");
+  return out;
+}
+
+// source.kind = "sightings": JSON Lines sightings (the replay format) tailed from a file, with the
+// input's own timestamps. For feeding a recorded run to a live engine, and for end-to-end tests of
+// the uplink without a radio.
+class SightingsTail {
+ public:
+  SightingsTail(std::string path, Logger log) : path_(std::move(path)), log_(std::move(log)) {}
+  // Reads whatever complete lines were appended since the last call.
+  void poll(ZoneTracker& tracker) {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) return;
+    in.seekg(static_cast<std::streamoff>(offset_));
+    std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::size_t pos = 0;
+    for (std::size_t nl; (nl = chunk.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+      const std::string_view line(chunk.data() + pos, nl - pos);
+      if (trim(line).empty()) continue;
+      Sighting s;
+      if (const char* err = parser_.parse(line, s)) {
+        if (malformed_++ == 0) log_.warn(std::string("sightings: malformed line skipped: ") + err);
+        continue;
+      }
+      tracker.onSighting(s.scanner, s.beacon, s.rssi, s.tMs);
+      ++sightings_;
+    }
+    offset_ += pos;  // a partial last line is read again once it is complete
+  }
+  std::uint64_t sightings() const { return sightings_; }
+
+ private:
+  std::string path_;
+  Logger log_;
+  std::uint64_t offset_ = 0;
+  SightingParser parser_;
+  std::uint64_t sightings_ = 0;
+  std::uint64_t malformed_ = 0;
+};
+
+class Daemon {
+ public:
+  Daemon(DaemonConfig dc, std::string configPath)
+      : config_(std::move(dc)),
+        configPath_(std::move(configPath)),
+        log_(Logger("gateway", std::make_shared<StderrSink>(), config_.cfg.daemon.logLevel)
+                 .with("gw", config_.cfg.zones.gatewayId)),
+        metrics_(std::make_shared<MetricsRegistry>()),
+        uplinkMetrics_(*metrics_),
+        reports_(metrics_->counter("aisle_gateway_device_reports_total",
+                                   "Device reports from BlueZ (one per received advert)")),
+        sightings_(metrics_->counter("aisle_gateway_sightings_total",
+                                     "Sightings of beacons of interest fed to the zone tracker")),
+        ignored_(metrics_->counter("aisle_gateway_reports_not_of_interest_total",
+                                   "Reports of devices that are not beacons of interest (not forwarded)")),
+        advertsPerS_(metrics_->gauge("aisle_gateway_adverts_per_second", "Device reports per second")),
+        adapterUp_(metrics_->gauge("aisle_gateway_adapter_discovering", "1 while discovery runs")),
+        beacons_(metrics_->gauge("aisle_gateway_beacons_tracked", "Beacons with zone state")),
+        signals_(io_, SIGTERM, SIGINT, SIGHUP),
+        tick_(io_) {}
+
+  int run() {
+    const DaemonSettings& d = config_.cfg.daemon;
+    // 1. The spool first: its directory lock makes a second gateway on the same state directory
+    //    fail here, before it touches the bus or the port; and events left from a crash start
+    //    flowing as soon as the sender runs.
+    SpoolOptions so;
+    so.dir = d.spoolDir;
+    so.maxBytes = static_cast<std::uint64_t>(d.spoolMaxMb) << 20;
+    so.segmentBytes = std::clamp<std::uint64_t>(so.maxBytes / 8, 512u << 10, 8u << 20);
+    so.maxRecordBytes = 256u << 10;
+    so.fsync = d.fsync;
+    auto spool = Spool::open(so);
+    if (!spool) {
+      log_.error("cannot open the spool: " + spool.message());
+      return 1;
+    }
+    spool_ = std::move(*spool);
+    const SpoolStats st = spool_->stats();
+    log_.info("spool " + d.spoolDir + ": " + std::to_string(st.depthRecords) + " batches waiting, " +
+              std::to_string(st.dropped) + " dropped so far");
+
+    // 2. The uplink sender: its own thread, so a slow engine never stalls the radio loop.
+    signer_ = std::make_unique<RequestSigner>(d.keyId, config_.secret, clock_);
+    const std::string url = eventsUrl(d.engineUrl);
+    const milliseconds timeout = d.timeout;
+    sender_ = std::make_unique<UplinkSender>(
+        *spool_,
+        [this, url, timeout](const std::string& body) -> Result<int> {
+          const std::string auth = signer_->sign("POST", http::targetOf(url), body);
+          auto r = http::request("POST", url, {{"Authorization", auth}}, body, timeout);
+          if (!r) return r.error();
+          return r->status;
+        },
+        uplinkOptionsOf(config_.cfg), log_.with("part", "uplink"), uplinkMetrics_);
+    sender_->start();
+
+    // 3. Zones -> batcher -> spool, and the pipeline that feeds the zones.
+    batcher_ = std::make_unique<EventBatcher>(*spool_, uplinkOptionsOf(config_.cfg), clock_,
+                                              log_.with("part", "batcher"), uplinkMetrics_);
+    tracker_ = std::make_unique<ZoneTracker>(config_.cfg.zones, *batcher_);
+    pipeline_ = std::make_unique<AdvertPipeline>(d.scanner, policyOf(config_.cfg), *tracker_, clock_);
+
+    // 4. Signals before anything can block: SIGTERM must always reach the flush.
+    waitForSignal();
+
+    // 5. Health and metrics on the local port (Poco threads; they read only atomics and the
+    //    spool's locked stats).
+    http::ServerOptions ho;
+    ho.host = d.httpHost;
+    ho.port = d.httpPort;
+    ho.component = "gateway";
+    ho.maxThreads = 2;
+    try {
+      server_ = std::make_unique<http::Server>(http::Router{}, ho, metrics_, log_.with("part", "http"),
+                                               [this] { return health(); });
+      server_->start();
+    } catch (const std::exception& e) {
+      log_.error(std::string("cannot serve /healthz on ") + d.httpHost + ":" + std::to_string(d.httpPort) + ": " + e.what());
+      sender_->stop();
+      return 1;
+    }
+    log_.info("health and metrics on http://" + d.httpHost + ":" + std::to_string(server_->port()));
+
+    // 6. The source last: from here on adverts arrive.
+    if (d.sourceKind == "sightings") {
+      tail_ = std::make_unique<SightingsTail>(d.sightingsPath, log_.with("part", "sightings"));
+    } else {
+      BluezOptions bo;
+      bo.adapter = d.adapter;
+      bo.pruneAfter = d.pruneAfter;
+      auto src = openBluezSource(io_, bo, *pipeline_, clock_, log_.with("part", "bluez"),
+                                 [this](const std::string& why) {
+                                   log_.error(why + ": exiting so systemd restarts the gateway");
+                                   exitCode_ = 1;
+                                   shutdown();
+                                 });
+      if (!src) {
+        log_.error(src.message());
+        shutdownServices();
+        return 1;
+      }
+      bluez_ = std::move(*src);
+      bluez_->start();
+    }
+    if (const char* w = std::getenv("WATCHDOG_USEC")) {
+      if (auto usec = parseNumber<std::int64_t>(w, 1); usec) watchdogEvery_ = milliseconds(*usec / 2000);
+    }
+    startedAt_ = clock_.monotonic();
+    scheduleTick();
+    io_.run();
+    return exitCode_;
+  }
+
+ private:
+  void waitForSignal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        reload();
+        waitForSignal();
+        return;
+      }
+      log_.info(sig == SIGTERM ? "SIGTERM: flushing and stopping" : "SIGINT: flushing and stopping");
+      shutdown();
+    });
+  }
+
+  void scheduleTick() {
+    tick_.expires_after(kTick);
+    tick_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      onTick();
+      scheduleTick();
+    });
+  }
+
+  void onTick() {
+    if (tail_) {
+      tail_->poll(*tracker_);
+    } else {
+      pipeline_->tick();
+    }
+    batcher_->flushIfDue();
+
+    const AdapterState state = tail_ ? AdapterState::Discovering : pipeline_->adapterState();
+    adapterState_.store(state);
+    adapterUp_.set(state == AdapterState::Discovering ? 1 : 0);
+    beacons_.set(static_cast<double>(tracker_->stats().beaconsTracked - tracker_->stats().beaconsForgotten));
+    const PipelineStats& ps = pipeline_->stats();
+    reports_.inc(ps.reports - lastReports_);
+    sightings_.inc(ps.sightings - lastSightings_);
+    ignored_.inc(ps.notOfInterest - lastIgnored_);
+    lastSightings_ = ps.sightings;
+    lastIgnored_ = ps.notOfInterest;
+    const auto now = clock_.monotonic();
+    if (now - rateSince_ >= std::chrono::seconds(1)) {
+      const double secs = std::chrono::duration<double>(now - rateSince_).count();
+      advertsPerS_.set(static_cast<double>(ps.reports - rateReports_) / secs);
+      rateReports_ = ps.reports;
+      rateSince_ = now;
+    }
+    lastReports_ = ps.reports;
+
+    // READY=1 once the source has had its first look at BlueZ (armed, or known to be absent: the
+    // gateway is then up and reporting its state, it is not a failed start), or after 10 s.
+    if (!ready_ && (state != AdapterState::Starting || now - startedAt_ > std::chrono::seconds(10))) {
+      ready_ = true;
+      notifySystemd("READY=1\nSTATUS=adapter " + std::string(adapterStateName(state)));
+      log_.info("ready");
+    }
+    // The watchdog ping comes from the loop itself: a wedged loop stops pinging and systemd
+    // restarts the gateway.
+    if (watchdogEvery_.count() > 0 && now - lastWatchdog_ >= watchdogEvery_) {
+      notifySystemd("WATCHDOG=1");
+      lastWatchdog_ = now;
+    }
+  }
+
+  void reload() {
+    auto next = loadDaemonConfig(configPath_);
+    if (!next) {
+      // Parsed into scratch: the running configuration stays untouched.
+      log_.error("reload refused, keeping the running configuration: " + next.message());
+      return;
+    }
+    for (const std::string& key : restartOnlyChanges(config_.cfg.daemon, next->cfg.daemon)) {
+      log_.warn("reload: " + key + " changed; it takes effect at the next restart");
+    }
+    // Events so far belong to the old tracker: write them out before it goes.
+    batcher_->flush();
+    batcher_->setOptions(uplinkOptionsOf(next->cfg));
+    auto tracker = std::make_unique<ZoneTracker>(next->cfg.zones, *batcher_);
+    pipeline_->reset(policyOf(next->cfg), *tracker);
+    tracker_ = std::move(tracker);
+    lastReports_ = lastSightings_ = lastIgnored_ = rateReports_ = 0;
+    config_.cfg.zones = next->cfg.zones;
+    log_.info("configuration reloaded (" + std::to_string(next->cfg.zones.scanners.size()) + " scanners, " +
+              std::to_string(next->cfg.zones.beacons.size()) + " beacons); zone presence starts over");
+  }
+
+  void shutdown() {
+    if (stopping_) return;
+    stopping_ = true;
+    notifySystemd("STOPPING=1");
+    tick_.cancel();
+    signals_.cancel();
+    if (bluez_) bluez_->stop();
+    shutdownServices();
+    io_.stop();
+  }
+
+  void shutdownServices() {
+    // What the tracker emitted is written to disk; the engine gets it after the restart.
+    if (batcher_) batcher_->flush();
+    if (spool_) {
+      if (auto st = spool_->sync(); !st) log_.error("spool sync at shutdown failed: " + st.message());
+    }
+    if (sender_) sender_->stop();
+    if (server_) server_->stop();
+  }
+
+  http::Response health() const {
+    const SpoolStats s = spool_->stats();
+    const AdapterState state = adapterState_.load();
+    const bool uplinkOk = sender_->healthy();
+    std::string body;
+    JsonObjectWriter w(body);
+    w.field("status", state == AdapterState::Discovering && uplinkOk ? "ok" : "degraded")
+        .field("gateway_id", config_.cfg.zones.gatewayId)
+        .field("adapter", adapterStateName(state))
+        .field("adverts_per_s", advertsPerS_.value())
+        .field("beacons_tracked", static_cast<std::int64_t>(beacons_.value()))
+        .field("uplink", uplinkOk ? "ok" : "retrying")
+        .field("uplink_failures", static_cast<std::int64_t>(sender_->consecutiveFailures()))
+        .field("events_spooled", static_cast<std::int64_t>(uplinkMetrics_.eventsSpooled.value()))
+        .field("events_delivered", static_cast<std::int64_t>(uplinkMetrics_.eventsDelivered.value()))
+        .field("spool_depth_records", static_cast<std::int64_t>(s.depthRecords))
+        .field("spool_depth_bytes", static_cast<std::int64_t>(s.depthBytes))
+        .field("spool_dropped", static_cast<std::int64_t>(s.dropped));
+    w.close();
+    return http::Response::json(200, body);
+  }
+
+  DaemonConfig config_;
+  std::string configPath_;
+  SystemClock clock_;
+  Logger log_;
+  std::shared_ptr<MetricsRegistry> metrics_;
+  UplinkMetrics uplinkMetrics_;
+  Counter& reports_;
+  Counter& sightings_;
+  Counter& ignored_;
+  Gauge& advertsPerS_;
+  Gauge& adapterUp_;
+  Gauge& beacons_;
+  asio::io_context io_;
+  asio::signal_set signals_;
+  asio::steady_timer tick_;
+  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<RequestSigner> signer_;
+  std::unique_ptr<UplinkSender> sender_;
+  std::unique_ptr<EventBatcher> batcher_;
+  std::unique_ptr<ZoneTracker> tracker_;
+  std::unique_ptr<AdvertPipeline> pipeline_;
+  std::unique_ptr<http::Server> server_;
+  std::unique_ptr<BluezSource> bluez_;
+  std::unique_ptr<SightingsTail> tail_;
+  std::atomic<AdapterState> adapterState_{AdapterState::Starting};
+  std::uint64_t lastReports_ = 0, lastSightings_ = 0, lastIgnored_ = 0, rateReports_ = 0;
+  std::chrono::steady_clock::time_point rateSince_{}, startedAt_{}, lastWatchdog_{};
+  milliseconds watchdogEvery_{0};
+  bool ready_ = false;
+  bool stopping_ = false;
+  int exitCode_ = 0;
+};
+
+}  // namespace
+
+int runDaemon(const std::string& configPath, std::ostream& err) {
+  auto dc = loadDaemonConfig(configPath);
+  if (!dc) {
+    err << "aisleone-gateway: " << dc.message() << "\n";
+    return 2;
+  }
+  // A write to a vanished peer must be an error return, not a process kill.
+  std::signal(SIGPIPE, SIG_IGN);
+  Daemon daemon(std::move(*dc), configPath);
+  return daemon.run();
+}
+
+int runGatewayCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
+                      std::ostream& err) {
+  // `run --config FILE`, or bare `--config FILE` (the systemd unit's ExecStart).
+  const bool hasRun = !args.empty() && args.front() == "run";
+  bool bareConfig = !args.empty() && !hasRun;
+  for (const std::string& a : args) {
+    if (a == "--check-config" || a == "--help" || a == "--version" || a == "decode" || a == "replay") {
+      bareConfig = false;
+    }
+  }
+  if (!hasRun && !bareConfig) return runCli(args, in, out, err);
+  auto cl = CommandLine::parse(args, {"config"}, {"check-config"});
+  if (!cl) {
+    err << "aisleone-gateway: " << cl.message() << "\n";
+    return 2;
+  }
+  const auto path = cl->value("config");
+  if (!path || cl->positional().size() > (hasRun ? 1u : 0u)) {
+    err << "aisleone-gateway: usage: aisleone-gateway run --config FILE [--check-config]\n";
+    return 2;
+  }
+  if (cl->has("check-config")) {
+    // Everything `run` needs, the uplink secret's readability included.
+    auto dc = loadDaemonConfig(*path);
+    if (!dc) {
+      err << dc.message() << "\n";
+      return 1;
+    }
+    out << *path << ": ok (daemon: " << dc->cfg.zones.scanners.size() << " scanners, "
+        << dc->cfg.zones.beacons.size() << " beacons, source " << dc->cfg.daemon.sourceKind << ")\n";
+    return 0;
+  }
+  return runDaemon(*path, err);
+}
+
+}  // namespace aisle::gateway

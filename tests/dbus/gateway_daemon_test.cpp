@@ -1,0 +1,113 @@
+// The daemon binary on a fake BlueZ: it tells systemd READY=1 once discovery is armed, reports the
+// adapter in /healthz, turns an advert into a spooled zone event, refuses a broken reload without
+// stopping, and exits 0 on SIGTERM.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "aisle/common/http_client.h"
+#include "gateway_fake_bluez.h"
+
+namespace aisle::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+std::string readFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(GatewayDaemonOnFakeBluez, NotifiesReadyServesHealthSpoolsEventsAndSurvivesABadReload) {
+  std::string why;
+  if (!testing::dbusmockAvailable(why)) GTEST_SKIP() << why;
+  testing::PrivateBus bus;
+  ASSERT_TRUE(bus.ok());
+  testing::FakeBluez bluez(bus.address());
+  ASSERT_TRUE(bluez.start());
+  bluez.addAdapter("hci0");
+
+  const fs::path dir = fs::temp_directory_path() / ("aisle-gw-daemon-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "key") << "0123456789abcdef0123456789abcdef";
+  const std::string config =
+      "[gateway]\nid = \"gw-d\"\nstore_id = 3\n[http]\nport = 0\n"
+      "[uplink]\nengine_url = \"http://127.0.0.1:9\"\nkey_id = \"k\"\nsecret_file = \"" + (dir / "key").string() +
+      "\"\nbatch_max_delay = \"100ms\"\n[spool]\ndir = \"" + (dir / "spool").string() + "\"\nfsync = \"never\"\n";
+  std::ofstream(dir / "gw.conf") << config;
+
+  // systemd's side of the notification socket.
+  const std::string notifyPath = (dir / "notify").string();
+  const int notifyFd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", notifyPath.c_str());
+  ASSERT_EQ(::bind(notifyFd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  timeval tv{10, 0};
+  ::setsockopt(notifyFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  const std::string binary = std::string(AISLE_BINARY_DIR) + "/gateway/aisleone-gateway";
+  const std::string cfg = (dir / "gw.conf").string();
+  const std::string log = (dir / "gw.log").string();
+  std::vector<std::string> envs{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address(), "NOTIFY_SOCKET=" + notifyPath};
+  std::vector<char*> envp;
+  for (auto& e : envs) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const char* argv[] = {binary.c_str(), "--config", cfg.c_str(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, const_cast<char**>(argv), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  char buf[256] = {};
+  const ssize_t n = ::recv(notifyFd, buf, sizeof buf - 1, 0);  // blocks up to SO_RCVTIMEO
+  ASSERT_GT(n, 0) << readFile(log);
+  EXPECT_EQ(std::string(buf).rfind("READY=1", 0), 0u) << buf;
+  EXPECT_NE(std::string(buf).find("adapter discovering"), std::string::npos) << buf;
+
+  std::uint16_t port = 0;
+  ASSERT_TRUE(testing::eventually([&] {
+    const std::string text = readFile(log);
+    const std::string marker = "health and metrics on http://127.0.0.1:";
+    const auto p = text.find(marker);
+    if (p != std::string::npos) port = static_cast<std::uint16_t>(std::stoi(text.substr(p + marker.size())));
+    return port != 0;
+  }));
+  auto health = [&] {
+    auto r = http::request("GET", "http://127.0.0.1:" + std::to_string(port) + "/healthz", {}, "", 2s);
+    return r ? r->body : std::string();
+  };
+  EXPECT_NE(health().find("\"adapter\":\"discovering\""), std::string::npos) << health();
+
+  const std::string dev = bluez.addDevice("hci0", "C0:FF:EE:00:00:09");
+  bluez.emitAdvert(dev, testing::eidAdvert(0x09, -50));
+  EXPECT_TRUE(testing::eventually([&] { return health().find("\"events_spooled\":1") != std::string::npos; }))
+      << health() << readFile(log);
+
+  std::ofstream(dir / "gw.conf") << config << "[bogus]\nkey = 1\n";
+  ::kill(pid, SIGHUP);
+  EXPECT_TRUE(testing::eventually([&] { return readFile(log).find("reload refused") != std::string::npos; }));
+  EXPECT_NE(health().find("\"adapter\":\"discovering\""), std::string::npos) << health();
+
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << readFile(log);
+  EXPECT_EQ(readFile(log).find("C0:FF"), std::string::npos);
+  EXPECT_EQ(readFile(log).find("C0_FF"), std::string::npos);
+  ::close(notifyFd);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace aisle::gateway
