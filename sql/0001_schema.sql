@@ -155,11 +155,16 @@ CREATE TABLE devices (
   ibeacon_major     integer CHECK (ibeacon_major BETWEEN 0 AND 65535),
   ibeacon_minor     integer CHECK (ibeacon_minor BETWEEN 0 AND 65535),
   altbeacon_id      text,
+  external_ref      text,                   -- the fob's id from aisleone-fwconfig provision
+  claim_code_sha256 text,                   -- a shopper claims an imported fob with its code
   registered_at     timestamptz NOT NULL DEFAULT now(),
   revoked_at        timestamptz,
   PRIMARY KEY (member_id, device_id)
 );
 CREATE INDEX devices_ibeacon ON devices (ibeacon_uuid, ibeacon_major, ibeacon_minor) WHERE ibeacon_uuid IS NOT NULL;
+CREATE INDEX devices_altbeacon ON devices (altbeacon_id) WHERE altbeacon_id IS NOT NULL;
+CREATE INDEX devices_external_ref ON devices (external_ref) WHERE external_ref IS NOT NULL;
+CREATE INDEX devices_claim ON devices (claim_code_sha256) WHERE claim_code_sha256 IS NOT NULL;
 
 -- ---------------------------------------------------------------- purchases
 

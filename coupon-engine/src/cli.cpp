@@ -21,6 +21,7 @@ constexpr Command kCommands[] = {
     {"generate", "synthetic members and purchases: --members N --days D --seed S", cmdGenerate},
     {"eid", "compute an Eddystone-EID (or an identity key from an X25519 exchange)", cmdEid},
     {"serve", "the HTTP API: proximity ingest, triggers, push delivery (--config FILE)", cmdServe},
+    {"import-fobs", "load key-fobs from an aisleone-fwconfig import file (batch-NNNN-import.jsonl)", cmdImportFobs},
     {"retention", "delete proximity events older than --days (default 30)", cmdRetention},
     {"erase", "erase a member (--member ID): personal data deleted, sales anonymized", cmdErase},
     {"evaluate", "offline next-basket evaluation (history/future/keyset files)", cmdEvaluate},

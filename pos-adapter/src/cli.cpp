@@ -1,6 +1,7 @@
 #include "aisle/pos/cli.h"
 
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -11,6 +12,7 @@
 #include "aisle/common/pg.h"
 #include "aisle/pos/config.h"
 #include "aisle/pos/ingest.h"
+#include "aisle/pos/service.h"
 
 namespace aisle::pos {
 namespace {
@@ -21,6 +23,11 @@ constexpr const char* kUsage =
     "  import [--org ORG] [--create-stores TZ] FILE...|DIR\n"
     "        POSLog XML or JSON transactions into the database (AISLE_DB or the config's database.url);\n"
     "        prints {\"transactions\":N,\"duplicates\":N,\"rejected\":N,\"lines\":N,\"redemptions\":N}\n"
+    "  serve            the POS HTTP service (needs --config: terminals, spool, drop folder); prints\n"
+    "                   {\"listening\":PORT} once it takes requests; stops on SIGTERM/SIGINT\n"
+    "  watch [--once] DIR\n"
+    "                   drop-folder mode only: ingest files put in DIR, move them to DIR/done or\n"
+    "                   DIR/failed (with a .reason file)\n"
     "  --check-config   validate --config FILE and exit\n";
 
 // Files in argument order; a directory contributes its regular files, sorted, recursively.
@@ -96,10 +103,66 @@ int import(const CommandLine& cl, PosConfig config, std::ostream& out, std::ostr
   }
 }
 
+// Startup order, and why:
+//  1. block SIGTERM/SIGINT before any thread exists, so only sigwait() below receives them;
+//  2. open the spool before the server: a sale must never be acknowledged without a place to keep it;
+//  3. PosService::start tries the database once, starts the replay (a spool left by a crash goes
+//     first), then the server; the port is printed only when requests are taken.
+int serve(const CommandLine& cl, PosConfig config, std::ostream& out, std::ostream& err) {
+  const bool watchOnly = cl.positional().front() == "watch";
+  if (watchOnly) {
+    if (cl.positional().size() != 2) {
+      err << "aisleone-pos-adapter: usage: watch [--once] DIR\n";
+      return 2;
+    }
+    config.dropDir = cl.positional()[1];
+  } else if (config.terminals.empty()) {
+    err << "aisleone-pos-adapter: serve needs --config FILE with at least one [terminal.<key id>]\n";
+    return 2;
+  }
+  const std::string url = databaseUrl(config.databaseUrl);
+  if (url.empty()) {
+    err << "aisleone-pos-adapter: no database: set AISLE_DB or database.url in --config\n";
+    return 2;
+  }
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+
+  const Logger log = stderrLogger("pos-adapter");
+  SystemClock clock;
+  try {
+    auto service = PosService::create(config, url, clock, log, std::make_shared<MetricsRegistry>());
+    if (!service) {
+      err << "aisleone-pos-adapter: " << service.message() << "\n";
+      return 1;
+    }
+    if (watchOnly && cl.has("once")) {
+      (*service)->start(/*http=*/false);
+      const auto scan = (*service)->scanDropFolder();
+      (*service)->stop();
+      out << "{\"done\":" << scan.done << ",\"failed\":" << scan.failed << ",\"deferred\":" << scan.deferred << "}\n";
+      return scan.deferred > 0 ? 1 : 0;
+    }
+    (*service)->start(/*http=*/!watchOnly);
+    if (!watchOnly) out << "{\"listening\":" << (*service)->port() << "}" << std::endl;
+    int sig = 0;
+    sigwait(&stopSignals, &sig);
+    log.info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    (*service)->stop();
+    return 0;
+  } catch (const std::exception& e) {
+    err << "aisleone-pos-adapter: " << maskSensitive(e.what()) << "\n";
+    return 1;
+  }
+}
+
 }  // namespace
 
 int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  auto cl = CommandLine::parse(args, {"config", "org", "create-stores"}, {"help", "version", "check-config"});
+  auto cl = CommandLine::parse(args, {"config", "org", "create-stores"}, {"help", "version", "check-config", "once"});
   if (!cl) {
     err << "aisleone-pos-adapter: " << cl.message() << "\n";
     return 2;
@@ -130,6 +193,9 @@ int runCli(const std::vector<std::string>& args, std::ostream& out, std::ostream
     return 0;
   }
   if (cl->positional().front() == "import") return import(*cl, std::move(config), out, err);
+  if (cl->positional().front() == "serve" || cl->positional().front() == "watch") {
+    return serve(*cl, std::move(config), out, err);
+  }
   err << "aisleone-pos-adapter: unknown command '" << cl->positional().front() << "' (see --help)\n";
   return 2;
 }

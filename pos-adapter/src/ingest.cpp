@@ -1,5 +1,7 @@
 #include "aisle/pos/ingest.h"
 
+#include "aisle/common/http.h"
+
 namespace aisle::pos {
 
 IngestSummary& IngestSummary::operator+=(const IngestSummary& o) {
@@ -10,7 +12,9 @@ IngestSummary& IngestSummary::operator+=(const IngestSummary& o) {
   skipped += o.skipped;
   lines += o.lines;
   redemptions += o.redemptions;
+  spooled += o.spooled;
   errors.insert(errors.end(), o.errors.begin(), o.errors.end());
+  results.insert(results.end(), o.results.begin(), o.results.end());
   return *this;
 }
 
@@ -18,6 +22,34 @@ std::string IngestSummary::json() const {
   return "{\"transactions\":" + std::to_string(transactions) + ",\"duplicates\":" + std::to_string(duplicates) +
          ",\"rejected\":" + std::to_string(rejected) + ",\"lines\":" + std::to_string(lines) +
          ",\"redemptions\":" + std::to_string(redemptions) + "}";
+}
+
+const char* statusName(TransactionResult::Status s) {
+  switch (s) {
+    case TransactionResult::Status::Stored: return "stored";
+    case TransactionResult::Status::Duplicate: return "duplicate";
+    case TransactionResult::Status::Conflict: return "conflict";
+    case TransactionResult::Status::Rejected: return "rejected";
+    case TransactionResult::Status::Skipped: return "skipped";
+    case TransactionResult::Status::Spooled: return "spooled";
+  }
+  return "unknown";
+}
+
+std::string IngestSummary::detailedJson() const {
+  std::string s = json();
+  s.pop_back();
+  s += ",\"spooled\":" + std::to_string(spooled) + ",\"results\":[";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    if (i) s += ",";
+    s += "{\"ref\":\"" + http::jsonEscape(maskSensitive(r.reference)) + "\",\"status\":\"" + statusName(r.status) + "\"";
+    if (r.transactionId) s += ",\"transaction_id\":" + std::to_string(r.transactionId);
+    if (r.couponExceptions) s += ",\"coupon_exceptions\":" + std::to_string(r.couponExceptions);
+    if (!r.reason.empty()) s += ",\"reason\":\"" + http::jsonEscape(maskSensitive(r.reason)) + "\"";
+    s += "}";
+  }
+  return s + "]}";
 }
 
 IngestService::IngestService(TransactionRepository& repository, TimeZoneDatabase& zones, IngestConfig config,
@@ -33,72 +65,113 @@ Result<StoreInfo> IngestService::store(const std::string& ref) {
   return fail("unknown store '" + ref + "' in organization '" + config_.org + "'");
 }
 
-IngestSummary IngestService::ingest(std::string_view bytes, const std::string& origin) {
-  IngestSummary sum;
+Result<ParsedDocument> IngestService::parse(std::string_view bytes, DocumentFormat format,
+                                            std::set<std::string>* provisional) {
   ParseOptions o;
   o.org = config_.org;
   o.defaultCurrency = config_.defaultCurrency;
   o.cardCheck = config_.cardCheck;
   o.limits = config_.limits;
-  o.localTime = [this](const NaturalKey& key, std::int64_t localMs) -> Result<std::int64_t> {
-    auto s = store(key.store);
+  o.localTime = [this, provisional](const NaturalKey& key, std::int64_t localMs) -> Result<std::int64_t> {
+    Result<StoreInfo> s = fail("unresolved");
+    try {
+      s = store(key.store);
+    } catch (const std::exception& e) {
+      if (!provisional || !isDatabaseUnavailable(e)) throw;
+      provisional->insert(key.str());
+      return localMs;
+    }
     if (!s) return s.error();
     auto zone = zones_.get(s->timeZone);
     if (!zone) return fail("store " + key.store + ": " + zone.message());
     const std::int64_t seconds = localMs >= 0 ? localMs / 1000 : (localMs - 999) / 1000;
     return (*zone)->localToUtc(seconds) * 1000 + (localMs - seconds * 1000);
   };
-  auto doc = parseAny(bytes, o);
+  switch (format) {
+    case DocumentFormat::PosLog: return parsePosLog(bytes, o);
+    case DocumentFormat::Json: return parseTransactionJson(bytes, o);
+    case DocumentFormat::Any: break;
+  }
+  return parseAny(bytes, o);
+}
+
+void IngestService::store(const TransactionOutcome& item, const std::string& origin, IngestSummary& sum) {
+  const std::string where = origin + " #" + std::to_string(item.index) + " (" + item.reference + ")";
+  TransactionResult res;
+  res.reference = item.reference;
+  auto reject = [&](const std::string& reason) {
+    ++sum.rejected;
+    sum.errors.push_back(where + ": " + reason);
+    res.status = TransactionResult::Status::Rejected;
+    res.reason = reason;
+    sum.results.push_back(res);
+  };
+  if (item.kind == TransactionOutcome::Kind::Skipped) {
+    ++sum.skipped;
+    res.status = TransactionResult::Status::Skipped;
+    res.reason = item.reason;
+    sum.results.push_back(res);
+    return;
+  }
+  if (item.kind == TransactionOutcome::Kind::Rejected) {
+    log_.with("tx", item.reference).warn("transaction rejected: " + item.reason);
+    reject(item.reason);
+    return;
+  }
+  const Transaction& t = *item.transaction;
+  res.reference = t.key.str();
+  for (const auto& w : t.warnings) log_.with("tx", t.key.str()).info(w);
+  auto s = store(t.key.store);
+  if (!s) {
+    log_.with("tx", t.key.str()).warn(s.message());
+    reject(s.message());
+    return;
+  }
+  WriteOptions wo;
+  wo.unknownCard = config_.unknownCard;
+  wo.redemptionsPerMemberPerDay = config_.redemptionsPerMemberPerDay;
+  wo.storeTimeZone = s->timeZone;
+  const WriteResult w = repository_.write(t, s->storeId, wo);
+  res.transactionId = w.transactionId;
+  res.couponExceptions = w.redemptionExceptions;
+  switch (w.status) {
+    case WriteResult::Status::Inserted:
+      ++sum.transactions;
+      sum.lines += w.lines;
+      sum.redemptions += w.redemptions;
+      res.status = TransactionResult::Status::Stored;
+      if (w.parked) log_.with("tx", t.key.str()).info("post-void parked until its original arrives");
+      if (w.redemptionExceptions > 0) {
+        log_.with("tx", t.key.str()).warn(std::to_string(w.redemptionExceptions) +
+                                          " coupon(s) not redeemable; recorded as exceptions");
+      }
+      break;
+    case WriteResult::Status::Duplicate:
+      ++sum.duplicates;
+      res.status = TransactionResult::Status::Duplicate;
+      break;
+    case WriteResult::Status::Conflict:
+      ++sum.rejected;
+      ++sum.conflicts;
+      res.status = TransactionResult::Status::Conflict;
+      res.reason = "already stored with different content (quarantined)";
+      sum.errors.push_back(where + ": " + res.reason);
+      log_.with("tx", t.key.str()).warn("same key, different content: quarantined");
+      break;
+  }
+  sum.results.push_back(res);
+}
+
+IngestSummary IngestService::ingest(std::string_view bytes, const std::string& origin) {
+  IngestSummary sum;
+  auto doc = parse(bytes);
   if (!doc) {
     ++sum.rejected;
     sum.errors.push_back(origin + ": " + doc.message());
     log_.with("source", origin).warn("document rejected: " + doc.message());
     return sum;
   }
-  for (const auto& item : doc->items) {
-    const std::string where = origin + " #" + std::to_string(item.index) + " (" + item.reference + ")";
-    if (item.kind == TransactionOutcome::Kind::Skipped) {
-      ++sum.skipped;
-      continue;
-    }
-    if (item.kind == TransactionOutcome::Kind::Rejected) {
-      ++sum.rejected;
-      sum.errors.push_back(where + ": " + item.reason);
-      log_.with("tx", item.reference).warn("transaction rejected: " + item.reason);
-      continue;
-    }
-    const Transaction& t = *item.transaction;
-    for (const auto& w : t.warnings) log_.with("tx", t.key.str()).info(w);
-    auto s = store(t.key.store);
-    if (!s) {
-      ++sum.rejected;
-      sum.errors.push_back(where + ": " + s.message());
-      log_.with("tx", t.key.str()).warn(s.message());
-      continue;
-    }
-    const WriteResult w = repository_.write(t, s->storeId, WriteOptions{config_.unknownCard});
-    switch (w.status) {
-      case WriteResult::Status::Inserted:
-        ++sum.transactions;
-        sum.lines += w.lines;
-        sum.redemptions += w.redemptions;
-        if (w.parked) log_.with("tx", t.key.str()).info("post-void parked until its original arrives");
-        if (w.redemptionExceptions > 0) {
-          log_.with("tx", t.key.str()).warn(std::to_string(w.redemptionExceptions) +
-                                            " coupon(s) not redeemable; recorded as exceptions");
-        }
-        break;
-      case WriteResult::Status::Duplicate:
-        ++sum.duplicates;
-        break;
-      case WriteResult::Status::Conflict:
-        ++sum.rejected;
-        ++sum.conflicts;
-        sum.errors.push_back(where + ": already stored with different content (quarantined)");
-        log_.with("tx", t.key.str()).warn("same key, different content: quarantined");
-        break;
-    }
-  }
+  for (const auto& item : doc->items) store(item, origin, sum);
   return sum;
 }
 

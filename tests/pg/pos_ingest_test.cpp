@@ -340,3 +340,46 @@ TEST(PosImportCommand, ANonexistentFileIsOneClearErrorAndNonZeroExit) {
 
 }  // namespace
 }  // namespace aisle::pos
+
+namespace aisle::pos {
+namespace {
+
+TEST(PosRedemptionLimits, BeyondTheDailyLimitACouponIsAnExceptionAndTheSaleStands) {
+  aisle::testing::PgDatabase db("pos_limits");
+  AISLE_REQUIRE_PG(db);
+  seed(db.url());
+  {
+    pqxx::connection c(db.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO coupons (member_id, campaign_id, code, reason, valid_from, valid_to) "
+            "VALUES (42, 100, 'SECONDCOUPON1', 'second', '2000-01-01', '2100-01-01')");
+    tx.commit();
+  }
+  Logger log("t", nullptr);
+  PgSession session(db.url(), log);
+  TransactionRepository repo(session);
+  TimeZoneDatabase zones;
+  IngestConfig cfg;
+  cfg.redemptionsPerMemberPerDay = 1;
+  IngestService service(repo, zones, cfg, log);
+  auto withCoupon = [](const std::string& code) {
+    return R"(,"card":"40000066677","redemptions":[{"kind":"coupon","code":")" + code + R"(","amount":"0.50"},)"
+           R"({"kind":"loyalty_reward","promotion":"5123","amount":"0.19"}])";
+  };
+  EXPECT_EQ(service.ingest(sale("1", withCoupon("AAAABBBBCCCCD")), "a").redemptions, 2);
+  const auto second = service.ingest(sale("2", withCoupon("SECONDCOUPON1")), "a");
+  EXPECT_EQ(second.transactions, 1);
+  EXPECT_EQ(second.redemptions, 1);  // the loyalty reward; the coupon is over the limit
+  pqxx::connection c(db.url());
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(tx.exec1("SELECT note FROM redemptions WHERE status = 'exception'")[0].as<std::string>(),
+            "daily redemption limit reached");
+  EXPECT_EQ(tx.exec1("SELECT state FROM coupons WHERE code = 'SECONDCOUPON1'")[0].as<std::string>(), "issued");
+  // Promotions are kept in promotion_id, not disguised as a coupon UPC.
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM redemptions WHERE promotion_id = '5123' AND coupon_upc IS NULL")[0].as<int>(), 2);
+  // The next business day the limit starts again.
+  EXPECT_EQ(service.ingest(sale("3", withCoupon("SECONDCOUPON1"), "2024-03-02"), "a").redemptions, 2);
+}
+
+}  // namespace
+}  // namespace aisle::pos

@@ -1,3 +1,4 @@
+#include <Poco/JSON/Parser.h>
 #include <Poco/JWT/Signer.h>
 #include <Poco/JWT/Token.h>
 
@@ -55,6 +56,19 @@ void addRealtimeRoutes(http::Router& router, ApiDeps d) {
     auto out = d.realtime.ingest(*batch, r.principal);
     if (!out) return http::Response::error(403, out.message());
     return http::Response::json(200, out->json());
+  });
+
+  router.add("POST", "/v1/gateways/{id}/heartbeat", http::hmacAuthenticator(d.gatewayVerifier), [d](const http::Request& r) {
+    // Stored as jsonb: only a JSON object is accepted, so the operators' view can rely on its shape.
+    try {
+      auto v = Poco::JSON::Parser().parse(r.body);
+      if (v.type() != typeid(Poco::JSON::Object::Ptr)) return http::Response::error(400, "health must be a JSON object");
+    } catch (const Poco::Exception& e) {
+      return http::Response::error(400, "body is not valid JSON: " + e.message());
+    }
+    auto st = d.realtime.heartbeat(r.params.at("id"), r.principal, r.body);
+    if (!st) return http::Response::error(403, st.message());
+    return http::Response::json(200, "{\"ok\":true}");
   });
 
   router.add("POST", "/v1/proximity/sightings", d.tokens.authenticator(), [d](const http::Request& r) {

@@ -18,6 +18,7 @@ int cmdMigrate(const Args& args, Io io);
 int cmdSummary(const Args& args, Io io);
 int cmdEid(const Args& args, Io io);
 int cmdServe(const Args& args, Io io);
+int cmdImportFobs(const Args& args, Io io);
 int cmdRetention(const Args& args, Io io);
 int cmdErase(const Args& args, Io io);
 int cmdEvaluate(const Args& args, Io io);

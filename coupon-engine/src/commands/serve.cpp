@@ -94,12 +94,18 @@ int cmdServe(const Args& args, Io io) {
   auto devices = realtime.rebuildEidResolver();
   log.info("EID resolver ready with " + std::to_string(devices ? *devices : 0) + " devices");
 
+  DeviceOptions devopt;
+  devopt.masterKey = masterKey;
+  if (!cfg->eidResolverKeyHex.empty()) devopt.resolverPrivate = *fromHex(cfg->eidResolverKeyHex);
+  DeviceService deviceService(pool, clock, devopt, log.with("part", "devices"), &realtime);
+
   AppTokens tokens(cfg->appTokenSecret, clock);
   RateLimiter limiter(clock, static_cast<double>(cfg->eventsPerSecondPerGateway),
                       static_cast<double>(cfg->eventsPerSecondPerGateway) * 5);
   auto verifier = std::make_shared<RequestVerifier>([&](const std::string& k) { return realtime.gatewaySecret(k); }, clock);
   http::Router router;
   addRealtimeRoutes(router, ApiDeps{realtime, *sse, tokens, limiter, verifier, clock});
+  addDeviceRoutes(router, DeviceApiDeps{deviceService, tokens});
   http::ServerOptions sopt;
   sopt.host = cfg->listenHost;
   sopt.port = static_cast<std::uint16_t>(cfg->listenPort);

@@ -32,18 +32,19 @@ void RealtimeRepository::prepare(pqxx::connection& c) {
   c.prepare("rt_gateway_by_key", "SELECT gateway_id, store_id, key_secret_enc FROM gateways WHERE key_id = $1");
   c.prepare("rt_eid_devices",
             "SELECT member_id, device_id, eid_key_enc, eid_k, coalesce(eid_time_offset_s, 0) FROM devices "
-            "WHERE eid_key_enc IS NOT NULL AND revoked_at IS NULL");
+            "WHERE eid_key_enc IS NOT NULL AND revoked_at IS NULL AND member_id <> 0");  // 0: unclaimed fobs
   c.prepare("rt_device_ibeacon",
             "SELECT member_id, device_id FROM devices WHERE ibeacon_uuid = $1::uuid AND ibeacon_major = $2 "
-            "AND ibeacon_minor = $3 AND revoked_at IS NULL ORDER BY registered_at DESC LIMIT 1");
+            "AND ibeacon_minor = $3 AND revoked_at IS NULL AND member_id <> 0 ORDER BY registered_at DESC LIMIT 1");
   c.prepare("rt_device_altbeacon",
-            "SELECT member_id, device_id FROM devices WHERE altbeacon_id = $1 AND revoked_at IS NULL "
+            "SELECT member_id, device_id FROM devices WHERE altbeacon_id = $1 AND revoked_at IS NULL AND member_id <> 0 "
             "ORDER BY registered_at DESC LIMIT 1");
   c.prepare("rt_zone",
             "SELECT z.zone_id, string_agg(zc.category_id::text, ',') FROM zones z "
             "LEFT JOIN zone_categories zc ON zc.zone_id = z.zone_id WHERE z.store_id = $1 AND z.name = $2 "
             "GROUP BY z.zone_id");
   c.prepare("rt_store_exists", "SELECT 1 FROM stores WHERE store_id = $1");
+  c.prepare("rt_gateway_heartbeat", "UPDATE gateways SET health = $2::jsonb, last_seen_at = now() WHERE gateway_id = $1");
   c.prepare("rt_insert_event",
             "INSERT INTO proximity_events (member_id, event_id, occurred_at, type, store_id, zone_id, gateway_id, "
             "device_id, confidence) VALUES ($1, $2, to_timestamp($3::bigint / 1000.0), $4, $5, $6, $7, $8, $9) "
@@ -69,7 +70,9 @@ void RealtimeRepository::prepare(pqxx::connection& c) {
             " (SELECT string_agg(DISTINCT l.product_id::text, ',') FROM transactions x JOIN transaction_lines l "
             "   ON l.member_id = x.member_id AND l.transaction_id = x.transaction_id WHERE x.member_id = $1 "
             "   AND x.store_id = $2 AND x.occurred_at >= visit.since AND l.product_id IS NOT NULL), "
-            " (extract(hour FROM loc.local_ts) * 60 + extract(minute FROM loc.local_ts))::int "
+            " (extract(hour FROM loc.local_ts) * 60 + extract(minute FROM loc.local_ts))::int, "
+            " (SELECT push_provider FROM devices WHERE member_id = $1 AND revoked_at IS NULL AND push_token IS NOT NULL "
+            "   AND push_provider IS NOT NULL ORDER BY registered_at DESC LIMIT 1) "
             "FROM t, loc, visit");
   // Score: a purchase-probability proxy (the model's affinity, raised when the product is due for
   // replenishment) times the coupon's face value in currency units.
@@ -78,7 +81,7 @@ void RealtimeRepository::prepare(pqxx::connection& c) {
             "SELECT c.coupon_id, c.product_id, coalesce(c.category_id, p.category_id), "
             " coalesce(m.expected_next_at <= t.at + interval '2 days', false), "
             " (least(1.0, coalesce(m.affinity, 0.05) + CASE WHEN m.expected_next_at <= t.at + interval '2 days' "
-            "   THEN 0.5 ELSE 0 END) * greatest(coalesce(c.value_minor, 100), 1) / 100.0)::float8, c.reason "
+            "   THEN 0.5 ELSE 0 END) * greatest(coalesce(c.value_minor, 100), 1) / 100.0)::float8, c.reason, c.code "
             "FROM t, coupons c LEFT JOIN products p ON p.product_id = c.product_id "
             "LEFT JOIN member_product_models m ON m.member_id = c.member_id AND m.product_id = c.product_id "
             "WHERE c.member_id = $1 AND c.state IN ('issued', 'delivered') AND c.valid_from <= t.at "
@@ -159,6 +162,11 @@ bool RealtimeRepository::storeExists(pqxx::transaction_base& tx, std::int64_t st
   return !tx.exec_prepared("rt_store_exists", storeId).empty();
 }
 
+void RealtimeRepository::gatewayHeartbeat(pqxx::transaction_base& tx, const std::string& gatewayId,
+                                          const std::string& healthJson) {
+  tx.exec_prepared0("rt_gateway_heartbeat", gatewayId, healthJson);
+}
+
 bool RealtimeRepository::insertEvent(pqxx::transaction_base& tx, std::int64_t memberId, const std::string& eventId,
                                      std::int64_t tMs, const std::string& type, std::int64_t storeId,
                                      std::optional<std::int64_t> zoneId, const std::string& gatewayId,
@@ -185,6 +193,7 @@ MemberSnapshot RealtimeRepository::memberSnapshot(pqxx::transaction_base& tx, st
   s.state.couponsPushedRecently = idSet(row[6]);
   s.state.productsBoughtThisVisit = idSet(row[7]);
   s.localMinuteOfDay = row[8].as<int>();
+  if (!row[9].is_null()) s.pushProvider = row[9].as<std::string>();
   return s;
 }
 
@@ -199,6 +208,7 @@ std::vector<CandidateOffer> RealtimeRepository::candidates(pqxx::transaction_bas
     c.dueReplenishment = row[3].as<bool>();
     c.score = row[4].as<double>();
     c.reason = row[5].as<std::string>();
+    c.code = row[6].as<std::string>();
     out.push_back(std::move(c));
   }
   return out;

@@ -41,6 +41,7 @@ struct ZoneInfo {
 struct MemberSnapshot {
   MemberState state;
   int localMinuteOfDay = 0;
+  std::string pushProvider = "sse";  // what reaches the member (see pushProvider())
 };
 
 struct OutboxRow {
@@ -64,6 +65,7 @@ class RealtimeRepository {
   static std::optional<DeviceHit> deviceByAltbeacon(pqxx::transaction_base& tx, const std::string& id);
   static std::optional<ZoneInfo> zone(pqxx::transaction_base& tx, std::int64_t storeId, const std::string& name);
   static bool storeExists(pqxx::transaction_base& tx, std::int64_t storeId);
+  static void gatewayHeartbeat(pqxx::transaction_base& tx, const std::string& gatewayId, const std::string& healthJson);
 
   // false when this (member, event_id, time) was stored before: a gateway retry.
   static bool insertEvent(pqxx::transaction_base& tx, std::int64_t memberId, const std::string& eventId,

@@ -254,6 +254,10 @@ int Dispatcher::runOnce() {
     tx.commit();
     return r;
   });
+  // Hand every claimed row over first and write the outcomes back in one transaction: marking row by
+  // row made the last push of a batch wait for every earlier row's commit.
+  std::vector<SendResult> results;
+  results.reserve(rows.size());
   for (const auto& row : rows) {
     SendResult result;
     auto p = providers_.find(row.provider);
@@ -265,21 +269,31 @@ int Dispatcher::runOnce() {
     if (result.kind == SendResult::Kind::Retry && row.attempts >= options_.maxAttempts) {
       result = SendResult::permanent("gave up after " + std::to_string(row.attempts) + " attempts: " + result.error);
     }
-    lease->run([&](pqxx::connection& c) {
-      pqxx::work tx(c);
+    results.push_back(std::move(result));
+  }
+  if (rows.empty()) return 0;
+  lease->run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const auto& row = rows[i];
+      const auto& result = results[i];
       switch (result.kind) {
         case SendResult::Kind::Sent: RealtimeRepository::markSent(tx, row); break;
         case SendResult::Kind::Retry: {
           Backoff b(options_.backoffInitial, options_.backoffMax, static_cast<std::uint64_t>(row.outboxId));
-          for (int i = 1; i < row.attempts; ++i) b.next();
+          for (int k = 1; k < row.attempts; ++k) b.next();
           RealtimeRepository::markRetry(tx, row, b.next().count(), result.error);
           break;
         }
         case SendResult::Kind::Permanent: RealtimeRepository::markDead(tx, row, result.error); break;
       }
-      tx.commit();
-      return 0;
-    });
+    }
+    tx.commit();
+    return 0;
+  });
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const auto& row = rows[i];
+    const auto& result = results[i];
     const char* outcome = result.kind == SendResult::Kind::Sent ? "sent" : result.kind == SendResult::Kind::Retry ? "retry" : "dead";
     metrics_->counter("aisle_engine_pushes_total", "push deliveries", "provider=\"" + row.provider + "\",outcome=\"" + outcome + "\"").inc();
     if (result.kind != SendResult::Kind::Sent) {

@@ -19,6 +19,7 @@ Result<EngineConfig> loadEngineConfig(const std::string& path) {
     r.integer("database_pool", c.dbPoolSize, 1, 256);
     r.string("secrets.master_key", c.masterKeyHex);
     r.string("secrets.app_token_secret", c.appTokenSecret);
+    r.string("secrets.eid_resolver_key", c.eidResolverKeyHex);
     std::int64_t perZone = c.policy.maxPerZonePerVisit, perVisit = c.policy.maxPerVisit, perDay = c.policy.maxPerDay;
     r.integer("triggers.max_per_zone_per_visit", perZone, 0, 100);
     r.integer("triggers.max_per_visit", perVisit, 0, 100);
@@ -43,6 +44,9 @@ Result<EngineConfig> loadEngineConfig(const std::string& path) {
     r.string("delivery.webhook_secret", c.webhookSecret);
     if (!c.masterKeyHex.empty() && (c.masterKeyHex.size() != 64 || !fromHex(c.masterKeyHex))) {
       r.problem("secrets.master_key", "must be 64 hex digits (32 bytes)");
+    }
+    if (!c.eidResolverKeyHex.empty() && (c.eidResolverKeyHex.size() != 64 || !fromHex(c.eidResolverKeyHex))) {
+      r.problem("secrets.eid_resolver_key", "must be 64 hex digits (an X25519 private key)");
     }
     if (!c.webhookUrl.empty() && (c.webhookKeyId.empty() || c.webhookSecret.empty())) {
       r.problem("delivery.webhook_url", "needs delivery.webhook_key_id and delivery.webhook_secret");

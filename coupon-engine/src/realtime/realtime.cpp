@@ -50,6 +50,15 @@ std::optional<std::pair<std::string, std::int64_t>> RealtimeService::gatewayOfKe
 }
 
 Result<std::size_t> RealtimeService::rebuildEidResolver() {
+  // Devices added or revoked before this point are committed, so the load below sees them; later
+  // ones stay in the overlay.
+  std::size_t recentSeen = 0;
+  std::set<std::int64_t> revokedSeen;
+  {
+    std::lock_guard lock(recentMu_);
+    recentSeen = recent_.size();
+    revokedSeen = revoked_;
+  }
   auto lease = db_.lease();
   auto stored = lease->run([&](pqxx::connection& c) {
     pqxx::read_transaction tx(c);
@@ -77,23 +86,53 @@ Result<std::size_t> RealtimeService::rebuildEidResolver() {
   auto next = std::make_shared<EidResolver>(options_.eidWindowPeriods);
   next->rebuild(devices, clock_.nowUnixMs() / 1000, 2);
   {
+    std::lock_guard recentLock(recentMu_);
+    recent_.erase(recent_.begin(), recent_.begin() + static_cast<std::ptrdiff_t>(recentSeen));
+    for (auto id : revokedSeen) revoked_.erase(id);
+    auto overlay = std::make_shared<EidResolver>(options_.eidWindowPeriods);
+    overlay->rebuild(recent_, clock_.nowUnixMs() / 1000, 1);
     std::unique_lock lock(eidMu_);
     eid_ = std::move(next);
+    eidRecent_ = std::move(overlay);
+    eidRevoked_ = std::make_shared<const std::set<std::int64_t>>(revoked_);
   }
   metrics_->gauge("aisle_engine_eid_devices", "registered EID devices in the resolver").set(static_cast<double>(devices.size()));
   return devices.size();
 }
 
+void RealtimeService::addEidDevice(const EidDevice& device) {
+  std::lock_guard recentLock(recentMu_);
+  recent_.push_back(device);
+  // The overlay holds only the devices of the last minute or so: recomputing it is cheap.
+  auto overlay = std::make_shared<EidResolver>(options_.eidWindowPeriods);
+  overlay->rebuild(recent_, clock_.nowUnixMs() / 1000, 1);
+  std::unique_lock lock(eidMu_);
+  eidRecent_ = std::move(overlay);
+}
+
+void RealtimeService::forgetEidDevice(std::int64_t deviceId) {
+  std::lock_guard recentLock(recentMu_);
+  revoked_.insert(deviceId);
+  std::unique_lock lock(eidMu_);
+  eidRevoked_ = std::make_shared<const std::set<std::int64_t>>(revoked_);
+}
+
 std::optional<RealtimeService::Resolved> RealtimeService::resolve(pqxx::transaction_base& tx, const BeaconRef& b) {
   switch (b.kind) {
     case BeaconRef::Kind::Eid: {
-      std::shared_ptr<const EidResolver> r;
+      std::shared_ptr<const EidResolver> r, recent;
+      std::shared_ptr<const std::set<std::int64_t>> revoked;
       {
         std::shared_lock lock(eidMu_);
         r = eid_;
+        recent = eidRecent_;
+        revoked = eidRevoked_;
       }
-      if (auto m = r->resolve(b.eid)) return Resolved{m->memberId, m->deviceId};
-      return std::nullopt;
+      // The overlay first: a claimed fob is newer there than anything the full table holds.
+      auto m = recent ? recent->resolve(b.eid) : std::nullopt;
+      if (!m) m = r->resolve(b.eid);
+      if (!m || (revoked && revoked->count(m->deviceId))) return std::nullopt;
+      return Resolved{m->memberId, m->deviceId};
     }
     case BeaconRef::Kind::IBeacon:
       if (auto d = RealtimeRepository::deviceByIbeacon(tx, b.uuid, b.major, b.minor)) return Resolved{d->memberId, d->deviceId};
@@ -137,12 +176,13 @@ std::optional<bool> RealtimeService::handle(pqxx::transaction_base& tx, std::int
   metrics_->counter("aisle_engine_trigger_decisions_total", "trigger decisions", std::string("action=\"") + (d.push ? "push" : "none") + "\"").inc();
   log_.with("member", std::to_string(memberId)).with("event", eventId).debug((d.push ? "push: " : "no push: ") + d.reason);
   if (!d.push) return false;
-  const std::string code = RealtimeRepository::couponCode(tx, memberId, d.offer->couponId);
+  // The code and the provider came with the candidates and the snapshot: no extra round trips.
+  const std::string& code = d.offer->code;
   const std::string payload = "{\"title\":\"An offer for you\",\"body\":\"" + http::jsonEscape(d.offer->reason) +
                               "\",\"coupon_id\":" + std::to_string(d.offer->couponId) + ",\"code\":\"" +
                               http::jsonEscape(code) + "\",\"event_id\":\"" + http::jsonEscape(eventId) +
                               "\",\"why\":\"" + http::jsonEscape(d.reason) + "\"}";
-  return RealtimeRepository::enqueue(tx, memberId, "event:" + eventId, RealtimeRepository::pushProvider(tx, memberId),
+  return RealtimeRepository::enqueue(tx, memberId, "event:" + eventId, snap.pushProvider,
                                      payload, d.offer->couponId)
       .has_value();
 }
@@ -180,6 +220,21 @@ Result<IngestOutcome> RealtimeService::ingest(const ProximityBatch& batch, const
   metrics_->counter("aisle_engine_proximity_events_total", "proximity events", "outcome=\"unresolved\"").inc(static_cast<std::uint64_t>(out.unresolved));
   if (out.pushes > 0 && onQueued_) onQueued_();
   return out;
+}
+
+Status RealtimeService::heartbeat(const std::string& gatewayId, const std::string& keyId, const std::string& healthJson) {
+  auto owner = gatewayOfKey(keyId);
+  if (!owner) return fail("unknown gateway key");
+  if (owner->first != gatewayId) return fail("key " + keyId + " belongs to gateway " + owner->first + ", not " + gatewayId);
+  auto lease = db_.lease();
+  lease->run([&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    RealtimeRepository::gatewayHeartbeat(tx, gatewayId, healthJson);
+    tx.commit();
+    return 0;
+  });
+  metrics_->counter("aisle_engine_gateway_heartbeats_total", "gateway health reports").inc();
+  return okStatus();
 }
 
 Result<IngestOutcome> RealtimeService::ingestSighting(const AppSighting& s, std::int64_t memberId) {

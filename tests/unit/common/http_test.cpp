@@ -1,5 +1,6 @@
 // Real sockets on 127.0.0.1 with port 0; the client is Poco's, as a POS terminal or gateway would use.
 #include "aisle/common/http.h"
+#include "aisle/common/http_client.h"
 
 #include <gtest/gtest.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -149,6 +150,26 @@ TEST(Metrics, RendersCountersGaugesAndHistogramsInPrometheusFormat) {
   EXPECT_NE(text.find("aisle_lat_seconds_bucket{le=\"1\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("aisle_lat_seconds_bucket{le=\"+Inf\"} 3\n"), std::string::npos);
   EXPECT_NE(text.find("aisle_lat_seconds_count 3\n"), std::string::npos);
+}
+
+}  // namespace aisle::http
+
+namespace aisle::http {
+
+TEST(HttpClient, SendsTheTargetByteForByteSoSignaturesOverEncodedPathsHold) {
+  EXPECT_EQ(targetOf("http://127.0.0.1:8080/v1/cards/%3B123%3D45/coupons?store=7"), "/v1/cards/%3B123%3D45/coupons?store=7");
+  EXPECT_EQ(targetOf("http://h/a;b=c?x=%2F#frag"), "/a;b=c?x=%2F");
+  EXPECT_EQ(targetOf("https://example.test"), "/");
+}
+
+TEST_F(HttpServerTest, ASignatureOverAPercentEncodedPathVerifiesThroughTheClient) {
+  const std::string target = "/v1/cards/%3B0042%3D99%3F/coupons?store=7";
+  auto r = request("GET", "http://127.0.0.1:" + std::to_string(server->port()) + target,
+                   {{"Authorization", RequestSigner("pos-1", "k", clock).sign("GET", target, "")}}, "",
+                   std::chrono::seconds(5));
+  ASSERT_TRUE(r.ok()) << r.message();
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body, "{\"card\":\";0042=99?\",\"store\":\"7\",\"by\":\"pos-1\"}");
 }
 
 }  // namespace aisle::http

@@ -10,6 +10,7 @@
 #include "aisle/common/rate_limit.h"
 #include "aisle/common/result.h"
 #include "aisle/engine/delivery.h"
+#include "aisle/engine/devices.h"
 #include "aisle/engine/realtime.h"
 
 namespace aisle::engine {
@@ -38,5 +39,16 @@ struct ApiDeps {
 };
 
 void addRealtimeRoutes(http::Router& router, ApiDeps deps);
+
+// The shopper's devices and consents (bearer app token; a member acts only on their own):
+//   POST /v1/devices, DELETE /v1/devices/{id}, PUT /v1/members/{member}/consents.
+// An identity key travels in clear inside the body, so an upload is accepted only when the
+// TLS-terminating proxy in front of the engine says the request came over TLS
+// (X-Forwarded-Proto: https); the X25519 exchange needs no TLS.
+struct DeviceApiDeps {
+  DeviceService& devices;
+  const AppTokens& tokens;
+};
+void addDeviceRoutes(http::Router& router, DeviceApiDeps deps);
 
 }  // namespace aisle::engine

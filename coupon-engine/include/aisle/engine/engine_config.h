@@ -16,6 +16,7 @@ struct EngineConfig {
   std::int64_t dbPoolSize = 8;
   std::string masterKeyHex;         // 64 hex digits; AISLE_MASTER_KEY overrides
   std::string appTokenSecret;       // HS256 secret for shopper app tokens; AISLE_APP_TOKEN_SECRET overrides
+  std::string eidResolverKeyHex;    // 64 hex: the X25519 resolver key of the EID exchange; empty: one per device
   TriggerPolicy policy;
   std::chrono::milliseconds visitWindow{std::chrono::hours(3)};
   std::int64_t eventsPerSecondPerGateway = 200;

@@ -9,8 +9,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "aisle/common/clock.h"
 #include "aisle/common/log.h"
@@ -51,11 +53,19 @@ class RealtimeService {
 
   // A gateway's batch, authenticated as `keyId`; refuses batches for another gateway or store.
   Result<IngestOutcome> ingest(const ProximityBatch& batch, const std::string& keyId);
+  // A gateway's health report (any JSON object), stored with the time it was seen; only the
+  // gateway's own key may report for it.
+  Status heartbeat(const std::string& gatewayId, const std::string& keyId, const std::string& healthJson);
   // A member's app saw a store beacon (iPhone path): one sighting event for that member.
   Result<IngestOutcome> ingestSighting(const AppSighting& sighting, std::int64_t memberId);
 
   // Reloads registered EID devices and recomputes the resolver for now (call once per rotation).
   Result<std::size_t> rebuildEidResolver();
+  // A device registered (and committed) since the last rebuild: it resolves from now on, through a
+  // small overlay table, without recomputing the whole resolver.
+  void addEidDevice(const EidDevice& device);
+  // A revoked device stops resolving at once (until the next rebuild no longer loads it).
+  void forgetEidDevice(std::int64_t deviceId);
 
  private:
   struct Resolved {
@@ -79,6 +89,11 @@ class RealtimeService {
   std::map<std::string, std::pair<std::string, std::pair<std::string, std::int64_t>>> keys_;  // key -> (secret, (gw, store))
   std::shared_mutex eidMu_;
   std::shared_ptr<const EidResolver> eid_;
+  std::shared_ptr<const EidResolver> eidRecent_;               // overlay: devices added since the rebuild
+  std::shared_ptr<const std::set<std::int64_t>> eidRevoked_;  // revoked since the rebuild
+  std::mutex recentMu_;  // guards the two lists below; taken before eidMu_
+  std::vector<EidDevice> recent_;
+  std::set<std::int64_t> revoked_;
 };
 
 }  // namespace aisle::engine

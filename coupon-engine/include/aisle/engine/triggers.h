@@ -43,6 +43,7 @@ struct CandidateOffer {
   double score = 0;           // probability of purchase x value, from the batch models
   bool dueReplenishment = false;
   std::string reason;         // the coupon's own reason text, shown to the shopper
+  std::string code;           // the coupon's code, for the push payload
 };
 
 struct TriggerPolicy {

@@ -1,20 +1,49 @@
 #pragma once
 // The one configuration of aisleone-pos-adapter, parsed and validated once (common/config.h format).
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "aisle/common/result.h"
+#include "aisle/common/spool.h"
 #include "aisle/pos/ingest.h"
+#include "aisle/pos/swipe.h"
 
 namespace aisle::pos {
+
+// A POS terminal (or a store server posting for its lanes): its HMAC key and the one store it may
+// post for and look cards up in.
+struct TerminalKey {
+  std::string keyId;
+  std::string secret;  // raw bytes (configured as hex)
+  std::string store;   // the POS's RetailStoreID (stores.external_ref)
+};
 
 struct PosConfig {
   std::string databaseUrl;  // AISLE_DB overrides
   IngestConfig ingest;
+
+  // serve
+  std::string listenHost = "127.0.0.1";
+  std::int64_t listenPort = 8080;  // 0: any free port (printed on stdout as {"listening":PORT})
+  std::int64_t httpThreads = 16;
+  std::int64_t dbPoolSize = 4;
+  std::chrono::milliseconds signatureWindow{std::chrono::minutes(5)};
+  std::map<std::string, TerminalKey> terminals;  // by key id
+  SwipeOptions swipe;
+  std::int64_t maxCouponsPerSwipe = 50;
+
+  // offline
+  SpoolOptions spool;  // spool.dir empty: no spool, a POST while the database is down answers 503
+  std::string dropDir;  // empty: no drop folder
+  std::chrono::milliseconds dropPoll{std::chrono::seconds(2)};
 };
 
 // Example:
 //   [database]
-//   url = "host=/tmp/pg dbname=aisle"
+//   url = "host=/tmp/pg dbname=aisle connect_timeout=2"
 //   [ingest]
 //   org = "default"
 //   default_currency = "USD"
@@ -23,6 +52,26 @@ struct PosConfig {
 //   unknown_store = "reject"           # reject | create
 //   new_store_time_zone = "UTC"
 //   max_document_bytes = 8388608
+//   redemptions_per_member_per_day = 5 # 0: no limit
+//   [server]
+//   host = "127.0.0.1"
+//   port = 8080
+//   threads = 16
+//   db_pool = 4
+//   signature_window = "5m"
+//   [swipe]
+//   loyalty_prefixes = ["6012345"]
+//   max_coupons = 50
+//   [spool]
+//   dir = "/var/lib/aisleone/pos-spool"
+//   fsync = "always"                   # always | batch[:n] | never
+//   max_bytes = 268435456
+//   [dropfolder]
+//   dir = "/var/lib/aisleone/pos-drop" # processed files go to done/, failed ones to failed/
+//   poll = "2s"
+//   [terminal.lane-9-1]                # the key id the terminal signs with
+//   store = "9"
+//   secret_hex = "00112233445566778899aabbccddeeff"
 Result<PosConfig> loadPosConfig(const std::string& path);
 Result<PosConfig> parsePosConfig(std::string_view text, const std::string& fileName);
 
