@@ -265,6 +265,8 @@ CREATE TABLE coupons (
 CREATE INDEX coupons_code ON coupons (code);
 CREATE INDEX coupons_active ON coupons (member_id, valid_to) WHERE state IN ('issued', 'delivered');
 CREATE INDEX coupons_campaign ON coupons (campaign_id);
+-- A batch issues a member at most one coupon per campaign and product: re-runs cannot duplicate.
+CREATE UNIQUE INDEX coupons_batch_once ON coupons (member_id, campaign_id, coalesce(product_id, 0), batch_run);
 
 CREATE TABLE redemptions (
   member_id       bigint NOT NULL REFERENCES members ON DELETE CASCADE,
@@ -379,9 +381,11 @@ CREATE INDEX trigger_decisions_recent ON trigger_decisions (member_id, decided_a
 
 -- ---------------------------------------------------------------- per-member models
 
+-- Model rows are derived and rewritten by every batch, so they carry no foreign keys to the catalog:
+-- those checks cost most of the batch's write time, and a row for a vanished product is harmless.
 CREATE TABLE member_product_models (
   member_id            bigint NOT NULL REFERENCES members ON DELETE CASCADE,
-  product_id           bigint NOT NULL REFERENCES products,
+  product_id           bigint NOT NULL,
   purchases            integer NOT NULL,
   last_purchased_at    timestamptz NOT NULL,
   interval_days        real,                 -- expected days between purchases (per unit bought)
@@ -395,7 +399,7 @@ CREATE TABLE member_product_models (
 
 CREATE TABLE member_category_models (
   member_id            bigint NOT NULL REFERENCES members ON DELETE CASCADE,
-  category_id          bigint NOT NULL REFERENCES categories,
+  category_id          bigint NOT NULL,
   purchases            integer NOT NULL,
   last_purchased_at    timestamptz NOT NULL,
   interval_days        real,

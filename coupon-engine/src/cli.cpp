@@ -25,6 +25,8 @@ constexpr Command kCommands[] = {
     {"retention", "delete proximity events older than --days (default 30)", cmdRetention},
     {"erase", "erase a member (--member ID): personal data deleted, sales anonymized", cmdErase},
     {"evaluate", "offline next-basket evaluation (history/future/keyset files)", cmdEvaluate},
+    {"batch", "recompute member models and issue coupons (--campaigns FILE)", cmdBatch},
+    {"replenish", "evaluate next-purchase dates on a time split (--groceries F | --completejourney D)", cmdEvaluateReplenishment},
 };
 
 void usage(std::ostream& out) {

@@ -14,6 +14,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: aisleone-gateway [--help] [--version] [--config FILE] [--check-config]\n"
     "       aisleone-gateway run --config FILE [--check-config]   (the daemon; also bare --config FILE)\n"
+    "       aisleone-gateway run --config LOCAL --bundle FILE --pubkey KEY.pem [--state-dir DIR] [--check-config]\n"
     "       aisleone-gateway decode                      < adverts.hex   (one advert per line)\n"
     "       aisleone-gateway replay [--config FILE] --input SIGHTINGS.jsonl|-\n"
     "Edge daemon: BLE adverts from BlueZ -> zone presence events -> engine.\n"

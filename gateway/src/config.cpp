@@ -175,6 +175,52 @@ Result<GatewayConfig> fromFile(const ConfigFile& file) {
   return cfg;
 }
 
+// Keys the fleet owns when the gateway runs from a bundle: each names the bundle field it comes from.
+struct FleetOwnedKey {
+  std::string_view key;  // exact key, or a section prefix ending in '.'
+  std::string_view from;
+};
+constexpr FleetOwnedKey kFleetOwned[] = {
+    {"gateway.store_id", "the bundle's store id"},
+    {"gateway.scanner", "the bundle's gateway id"},
+    {"bluez.adapter", "the bundle's gateways.adapter"},
+    {"uplink.engine_url", "the bundle's uplink.engine_url"},
+    {"uplink.key_id", "the bundle's gateways.key_id"},
+    {"uplink.batch_max_delay", "the bundle's uplink.batch_max_delay"},
+    {"uplink.batch_max_events", "the bundle's uplink.batch_max_events"},
+    {"spool.max_mb", "the bundle's uplink.spool_max_mb"},
+    {"zones.dwell_after", "the bundle's thresholds.dwell"},
+    {"zones.switch_margin_db", "the bundle's thresholds.hysteresis_db"},
+    {"zones.switch_after", "the bundle's thresholds.hysteresis_time"},
+    {"zones.exit_max", "the bundle's thresholds.exit_timeout"},
+    {"privacy.ibeacon_uuids", "the bundle's fobs plans"},
+    {"scanner.", "the bundle's gateways"},
+    {"beacon.", "the bundle's fixed beacons"},
+};
+
+Result<GatewayConfig> localFromFile(const ConfigFile& file) {
+  std::string problems;
+  for (const ConfigEntry& e : file.entries()) {
+    for (const FleetOwnedKey& k : kFleetOwned) {
+      const bool prefix = k.key.back() == '.';
+      if (prefix ? e.key.rfind(k.key, 0) == 0 : e.key == k.key) {
+        problems += file.fileName() + ":" + std::to_string(e.line) + ": " + e.key +
+                    ": set by the signed bundle (" + std::string(k.from) +
+                    "); remove it from the local config\n";
+        break;
+      }
+    }
+  }
+  if (!file.find("gateway.id")) {
+    problems += file.fileName() + ": gateway.id: required with --bundle (the id the bundle is signed for)\n";
+  }
+  if (!problems.empty()) {
+    problems.pop_back();
+    return fail(problems);
+  }
+  return fromFile(file);
+}
+
 }  // namespace
 
 Status checkDaemonConfig(const GatewayConfig& cfg) {
@@ -209,6 +255,18 @@ Result<GatewayConfig> loadGatewayConfig(const std::string& path) {
   auto file = ConfigFile::load(path);
   if (!file) return file.error();
   return fromFile(*file);
+}
+
+Result<GatewayConfig> parseLocalGatewayConfig(std::string_view text, const std::string& fileName) {
+  auto file = ConfigFile::parse(text, fileName);
+  if (!file) return file.error();
+  return localFromFile(*file);
+}
+
+Result<GatewayConfig> loadLocalGatewayConfig(const std::string& path) {
+  auto file = ConfigFile::load(path);
+  if (!file) return file.error();
+  return localFromFile(*file);
 }
 
 }  // namespace aisle::gateway

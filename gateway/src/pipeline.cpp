@@ -85,11 +85,18 @@ std::string canonicalBeaconId(std::string_view id) {
   return out;
 }
 
+bool IBeaconRange::contains(const Advert& a) const {
+  return a.kind == AdvertKind::IBeacon && a.uuid == uuid && a.major >= majorLo && a.major <= majorHi &&
+         a.minor >= minorLo && a.minor <= minorHi;
+}
+
 bool PrivacyPolicy::allows(const Advert& a, const std::string& id) const {
   if (a.kind == AdvertKind::EddystoneEid) return forwardEid;
-  if (a.kind == AdvertKind::IBeacon &&
-      std::find(ibeaconUuids.begin(), ibeaconUuids.end(), a.uuid) != ibeaconUuids.end()) {
-    return true;
+  if (a.kind == AdvertKind::IBeacon) {
+    if (std::find(ibeaconUuids.begin(), ibeaconUuids.end(), a.uuid) != ibeaconUuids.end()) return true;
+    for (const IBeaconRange& r : ibeaconRanges) {
+      if (r.contains(a)) return true;
+    }
   }
   return beaconIds.contains(id);
 }

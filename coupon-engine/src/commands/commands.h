@@ -24,5 +24,7 @@ int cmdErase(const Args& args, Io io);
 int cmdEvaluate(const Args& args, Io io);
 int cmdLoad(const Args& args, Io io);
 int cmdGenerate(const Args& args, Io io);
+int cmdBatch(const Args& args, Io io);
+int cmdEvaluateReplenishment(const Args& args, Io io);
 
 }  // namespace aisle::engine

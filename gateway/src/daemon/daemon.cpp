@@ -2,6 +2,7 @@
 // each step comes where it does.
 #include "aisle/gateway/daemon.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -10,7 +11,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <istream>
+#include <memory>
 #include <ostream>
 #include <sstream>
 
@@ -21,6 +24,7 @@
 #include "aisle/common/parse.h"
 #include "aisle/common/spool.h"
 #include "aisle/gateway/bluez_source.h"
+#include "aisle/gateway/bundle.h"
 #include "aisle/gateway/cli.h"
 #include "aisle/gateway/config.h"
 #include "aisle/gateway/json.h"
@@ -39,7 +43,11 @@ constexpr milliseconds kTick{250};
 struct DaemonConfig {
   GatewayConfig cfg;
   std::string secret;
+  std::string origin;   // where the running configuration came from, for the log
+  std::string warning;  // at start: why the new bundle was refused (the last good one runs)
 };
+
+using Reloader = std::function<Result<DaemonConfig>()>;
 
 Result<std::string> readSecret(const DaemonSettings& d) {
   std::string path = d.secretFile;
@@ -65,13 +73,90 @@ Result<DaemonConfig> loadDaemonConfig(const std::string& path) {
   if (auto st = checkDaemonConfig(*cfg); !st) return st.error();
   auto secret = readSecret(cfg->daemon);
   if (!secret) return secret.error();
-  return DaemonConfig{std::move(*cfg), std::move(*secret)};
+  return DaemonConfig{std::move(*cfg), std::move(*secret), path, {}};
 }
+
+Result<std::string> readWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The secret is a local setting, so it is read before the bundle is looked at: a missing secret
+// must not cost a bundle its acceptance (and the state directory a write).
+Result<std::string> readLocalSecret(const GatewayConfig& local) {
+  if (local.daemon.secretFile.empty() && local.daemon.secretCredential.empty()) {
+    return fail(local.fileName + ": uplink.secret_file: required to run the daemon (or uplink.secret_credential)");
+  }
+  return readSecret(local.daemon);
+}
+
+std::string originOf(const DaemonArgs& args, const AcceptedBundle& a) {
+  return args.bundlePath + " (bundle version " + std::to_string(a.version) + ", fleet sha256 " +
+         a.fleetSha256.substr(0, 12) + ")";
+}
+
+// The local file + the signed bundle: what `run --bundle` starts with and reloads.
+class BundleSource {
+ public:
+  static Result<BundleSource> open(const DaemonArgs& args) {
+    auto local = loadLocalGatewayConfig(args.configPath);
+    if (!local) return local.error();
+    auto pem = readWholeFile(args.pubkeyPath);
+    if (!pem) return pem.error();
+    auto key = fwconfig::PublicKey::fromPem(*pem);
+    if (!key) return fail(args.pubkeyPath + ": " + key.message());
+    auto gate = BundleGate::open(std::move(*key), local->zones.gatewayId, BundleStore(args.stateDir));
+    if (!gate) return gate.error();
+    return BundleSource(args, std::move(*local), std::move(*gate));
+  }
+
+  // Start: the new bundle, else the state directory's last good one.
+  Result<DaemonConfig> start() {
+    auto secret = readLocalSecret(local_);
+    if (!secret) return secret.error();
+    auto a = gate_.start(readWholeFile(args_.bundlePath), local_);
+    if (!a) return a.error();
+    std::string warning;
+    if (a->fromLastGood) {
+      warning = "bundle " + args_.bundlePath + " refused (" + a->refusal + "); running the last good bundle, version " +
+                std::to_string(a->version) + ", from " + args_.stateDir;
+    }
+    return DaemonConfig{std::move(a->config), std::move(*secret), originOf(args_, *a), warning};
+  }
+
+  // SIGHUP and --check-config: the local file and the bundle are read again; nothing is kept from
+  // a refused attempt.
+  Result<DaemonConfig> next(bool persist) {
+    auto local = loadLocalGatewayConfig(args_.configPath);
+    if (!local) return local.error();
+    auto secret = readLocalSecret(*local);
+    if (!secret) return secret.error();
+    auto bytes = readWholeFile(args_.bundlePath);
+    if (!bytes) return bytes.error();
+    auto a = gate_.accept(*bytes, *local, persist);
+    if (!a) return fail("bundle " + args_.bundlePath + " refused: " + a.message());
+    local_ = std::move(*local);
+    return DaemonConfig{std::move(a->config), std::move(*secret), originOf(args_, *a), {}};
+  }
+
+  std::int64_t floor() const { return gate_.floor(); }
+
+ private:
+  BundleSource(DaemonArgs args, GatewayConfig local, BundleGate gate)
+      : args_(std::move(args)), local_(std::move(local)), gate_(std::move(gate)) {}
+  DaemonArgs args_;
+  GatewayConfig local_;
+  BundleGate gate_;
+};
 
 PrivacyPolicy policyOf(const GatewayConfig& c) {
   PrivacyPolicy p;
   p.forwardEid = c.daemon.forwardEid;
   p.ibeaconUuids = c.daemon.ibeaconUuids;
+  p.ibeaconRanges = c.daemon.ibeaconRanges;
   for (const BeaconSpec& b : c.zones.beacons) p.beaconIds.insert(b.id);
   return p;
 }
@@ -146,9 +231,9 @@ class SightingsTail {
 
 class Daemon {
  public:
-  Daemon(DaemonConfig dc, std::string configPath)
+  Daemon(DaemonConfig dc, Reloader reloader)
       : config_(std::move(dc)),
-        configPath_(std::move(configPath)),
+        reloader_(std::move(reloader)),
         log_(Logger("gateway", std::make_shared<StderrSink>(), config_.cfg.daemon.logLevel)
                  .with("gw", config_.cfg.zones.gatewayId)),
         metrics_(std::make_shared<MetricsRegistry>()),
@@ -167,6 +252,8 @@ class Daemon {
 
   int run() {
     const DaemonSettings& d = config_.cfg.daemon;
+    if (!config_.warning.empty()) log_.warn(config_.warning);
+    log_.info("configuration from " + config_.origin);
     // 1. The spool first: its directory lock makes a second gateway on the same state directory
     //    fail here, before it touches the bus or the port; and events left from a crash start
     //    flowing as soon as the sender runs.
@@ -324,7 +411,7 @@ class Daemon {
   }
 
   void reload() {
-    auto next = loadDaemonConfig(configPath_);
+    auto next = reloader_();
     if (!next) {
       // Parsed into scratch: the running configuration stays untouched.
       log_.error("reload refused, keeping the running configuration: " + next.message());
@@ -341,7 +428,8 @@ class Daemon {
     tracker_ = std::move(tracker);
     lastReports_ = lastSightings_ = lastIgnored_ = rateReports_ = 0;
     config_.cfg.zones = next->cfg.zones;
-    log_.info("configuration reloaded (" + std::to_string(next->cfg.zones.scanners.size()) + " scanners, " +
+    config_.origin = next->origin;
+    log_.info("configuration reloaded from " + next->origin + " (" + std::to_string(next->cfg.zones.scanners.size()) + " scanners, " +
               std::to_string(next->cfg.zones.beacons.size()) + " beacons); zone presence starts over");
   }
 
@@ -389,7 +477,7 @@ class Daemon {
   }
 
   DaemonConfig config_;
-  std::string configPath_;
+  Reloader reloader_;
   SystemClock clock_;
   Logger log_;
   std::shared_ptr<MetricsRegistry> metrics_;
@@ -423,51 +511,92 @@ class Daemon {
 
 }  // namespace
 
-int runDaemon(const std::string& configPath, std::ostream& err) {
-  auto dc = loadDaemonConfig(configPath);
+int runDaemon(const DaemonArgs& args, std::ostream& err) {
+  Result<DaemonConfig> dc = fail("");
+  Reloader reloader;
+  if (args.bundlePath.empty()) {
+    dc = loadDaemonConfig(args.configPath);
+    reloader = [path = args.configPath] { return loadDaemonConfig(path); };
+  } else {
+    auto source = BundleSource::open(args);
+    if (!source) {
+      err << "aisleone-gateway: " << source.message() << "\n";
+      return 2;
+    }
+    dc = source->start();
+    auto shared = std::make_shared<BundleSource>(std::move(*source));
+    reloader = [shared] { return shared->next(/*persist=*/true); };
+  }
   if (!dc) {
     err << "aisleone-gateway: " << dc.message() << "\n";
-    return 2;
+    return args.bundlePath.empty() ? 2 : 1;
   }
   // A write to a vanished peer must be an error return, not a process kill.
   std::signal(SIGPIPE, SIG_IGN);
-  Daemon daemon(std::move(*dc), configPath);
+  Daemon daemon(std::move(*dc), std::move(reloader));
   return daemon.run();
 }
 
 int runGatewayCommand(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
                       std::ostream& err) {
-  // `run --config FILE`, or bare `--config FILE` (the systemd unit's ExecStart).
+  // `run --config FILE [--bundle ...]`, or bare `--config FILE [--bundle ...]` (the systemd unit's
+  // ExecStart). `--check-config` alone stays runCli's, unless a bundle is named.
   const bool hasRun = !args.empty() && args.front() == "run";
   bool bareConfig = !args.empty() && !hasRun;
+  const bool withBundle = std::find(args.begin(), args.end(), "--bundle") != args.end();
   for (const std::string& a : args) {
-    if (a == "--check-config" || a == "--help" || a == "--version" || a == "decode" || a == "replay") {
+    if ((a == "--check-config" && !withBundle) || a == "--help" || a == "--version" || a == "decode" ||
+        a == "replay") {
       bareConfig = false;
     }
   }
   if (!hasRun && !bareConfig) return runCli(args, in, out, err);
-  auto cl = CommandLine::parse(args, {"config"}, {"check-config"});
+  auto cl = CommandLine::parse(args, {"config", "bundle", "pubkey", "state-dir"}, {"check-config"});
   if (!cl) {
     err << "aisleone-gateway: " << cl.message() << "\n";
     return 2;
   }
-  const auto path = cl->value("config");
-  if (!path || cl->positional().size() > (hasRun ? 1u : 0u)) {
-    err << "aisleone-gateway: usage: aisleone-gateway run --config FILE [--check-config]\n";
+  DaemonArgs da;
+  da.configPath = cl->valueOr("config", "");
+  da.bundlePath = cl->valueOr("bundle", "");
+  da.pubkeyPath = cl->valueOr("pubkey", "");
+  da.stateDir = cl->valueOr("state-dir", defaultStateDir());
+  const bool bundleArgsOk = da.bundlePath.empty() == da.pubkeyPath.empty();
+  if (da.configPath.empty() || !bundleArgsOk || cl->positional().size() > (hasRun ? 1u : 0u)) {
+    err << "aisleone-gateway: usage: aisleone-gateway run --config FILE [--bundle FILE --pubkey KEY.pem "
+           "[--state-dir DIR]] [--check-config]\n";
     return 2;
   }
   if (cl->has("check-config")) {
-    // Everything `run` needs, the uplink secret's readability included.
-    auto dc = loadDaemonConfig(*path);
+    // Everything `run` needs, the uplink secret's readability included; with a bundle also its
+    // signature, gateway and version against the state directory's floor (nothing is written).
+    if (da.bundlePath.empty()) {
+      auto dc = loadDaemonConfig(da.configPath);
+      if (!dc) {
+        err << dc.message() << "\n";
+        return 1;
+      }
+      out << da.configPath << ": ok (daemon: " << dc->cfg.zones.scanners.size() << " scanners, "
+          << dc->cfg.zones.beacons.size() << " beacons, source " << dc->cfg.daemon.sourceKind << ")\n";
+      return 0;
+    }
+    auto source = BundleSource::open(da);
+    if (!source) {
+      err << source.message() << "\n";
+      return 1;
+    }
+    auto dc = source->next(/*persist=*/false);
     if (!dc) {
       err << dc.message() << "\n";
       return 1;
     }
-    out << *path << ": ok (daemon: " << dc->cfg.zones.scanners.size() << " scanners, "
-        << dc->cfg.zones.beacons.size() << " beacons, source " << dc->cfg.daemon.sourceKind << ")\n";
+    out << da.configPath << " + " << dc->origin << ": ok (daemon: gateway " << dc->cfg.zones.gatewayId
+        << ", store " << dc->cfg.daemon.storeId << ", " << dc->cfg.zones.scanners.size() << " scanners, "
+        << dc->cfg.zones.beacons.size() << " beacons, source " << dc->cfg.daemon.sourceKind
+        << "; accepted version in " << da.stateDir << ": " << source->floor() << ")\n";
     return 0;
   }
-  return runDaemon(*path, err);
+  return runDaemon(da, err);
 }
 
 }  // namespace aisle::gateway

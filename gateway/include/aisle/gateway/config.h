@@ -37,6 +37,7 @@
 #include "aisle/common/log.h"
 #include "aisle/common/result.h"
 #include "aisle/common/spool.h"
+#include "aisle/gateway/pipeline.h"
 #include "aisle/gateway/zone_tracker.h"
 
 namespace aisle::gateway {
@@ -50,6 +51,7 @@ struct DaemonSettings {
   std::string sightingsPath;
   bool forwardEid = true;
   std::vector<std::array<std::uint8_t, 16>> ibeaconUuids;
+  std::vector<IBeaconRange> ibeaconRanges;  // from a bundle's `fobs` plans (no config-file key)
   std::string httpHost = "127.0.0.1";
   std::uint16_t httpPort = 9101;
   std::string engineUrl;
@@ -79,5 +81,13 @@ Status checkDaemonConfig(const GatewayConfig& config);
 
 Result<GatewayConfig> parseGatewayConfig(std::string_view text, const std::string& fileName);
 Result<GatewayConfig> loadGatewayConfig(const std::string& path);
+
+// The local file next to a signed bundle (`run --bundle`): only what belongs to this one Pi
+// (gateway.id, filter/model tuning, http, spool dir and fsync, the uplink secret, timeouts, log).
+// Everything the fleet owns (store, zones, scanners, beacons, thresholds, engine URL, key id, batch
+// limits, adapter) comes from the bundle; setting it here is an error (file:line), so two sources
+// can never disagree silently. gateway.id is required: it is the id the bundle must be signed for.
+Result<GatewayConfig> parseLocalGatewayConfig(std::string_view text, const std::string& fileName);
+Result<GatewayConfig> loadLocalGatewayConfig(const std::string& path);
 
 }  // namespace aisle::gateway

@@ -29,6 +29,15 @@ bool beaconIdOf(const Advert& advert, std::string& out);
 // the ones beaconIdOf writes; other text is returned unchanged.
 std::string canonicalBeaconId(std::string_view id);
 
+// A rectangle of iBeacon numbers under one proximity UUID (a fleet's `fobs` plan): every id in it
+// is of interest, nothing around it (other plans may share the UUID).
+struct IBeaconRange {
+  std::array<std::uint8_t, 16> uuid{};
+  std::uint16_t majorLo = 0, majorHi = 0, minorLo = 0, minorHi = 0;
+  bool contains(const Advert& advert) const;
+  bool operator==(const IBeaconRange&) const = default;
+};
+
 // Which beacons the gateway may forward. EID frames are always of interest (they are the shoppers'
 // rotating identities, resolvable only by the engine); iBeacon/AltBeacon ids only when configured,
 // one by one or (iBeacon) by proximity UUID.
@@ -36,6 +45,7 @@ struct PrivacyPolicy {
   bool forwardEid = true;
   std::unordered_set<std::string> beaconIds;              // canonical ids
   std::vector<std::array<std::uint8_t, 16>> ibeaconUuids;  // every major/minor under these
+  std::vector<IBeaconRange> ibeaconRanges;                 // only the numbers inside these
   bool allows(const Advert& advert, const std::string& id) const;
 };
 

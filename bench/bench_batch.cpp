@@ -1,0 +1,176 @@
+// The personalization batch at scale: synthetic members (`generate`), then one full `batch` run
+// (every member recomputed, coupons issued for six campaigns), timed, with the batch's own peak
+// RSS.
+//
+// AISLE_BENCH_MEMBERS (default 50000) members over AISLE_BENCH_DAYS (default 90) days. With no data
+// set loaded the generator uses its built-in catalogue (500 products); with AISLE_BENCH_CATALOG=cj
+// the Complete Journey catalogue is loaded first (92k products, its basket and visit
+// distributions). The database is a scratch one next to AISLE_DB, dropped at the end unless
+// AISLE_BENCH_KEEP=1.
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <random>
+
+#include "aisle/common/clock.h"
+#include "aisle/common/migrate.h"
+#include "aisle/engine/batch.h"
+#include "aisle/engine/loader.h"
+#include "bench_result.h"
+
+namespace fs = std::filesystem;
+using namespace aisle;
+using namespace aisle::engine;
+
+namespace {
+
+std::string withDb(const std::string& conninfo, const std::string& db) {
+  const auto pos = conninfo.find("dbname=");
+  if (pos == std::string::npos) return conninfo + " dbname=" + db;
+  const auto end = conninfo.find(' ', pos);
+  return conninfo.substr(0, pos) + "dbname=" + db +
+         (end == std::string::npos ? "" : conninfo.substr(end));
+}
+
+long envLong(const char* name, long fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::atol(v) : fallback;  // NOLINT: a bench knob, not input
+}
+
+double peakRssMb() {
+  std::ifstream s("/proc/self/status");
+  std::string line;
+  while (std::getline(s, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;  // kB
+  return 0;
+}
+
+// Resets the peak RSS so it measures the batch alone, not the generator before it.
+void resetPeakRss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+double secondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int main() {
+  const char* base = std::getenv("AISLE_DB");
+  if (!base || !*base) {
+    std::cerr << "bench_batch: set AISLE_DB (a scratch database is created next to it)\n";
+    return 2;
+  }
+  const long members = envLong("AISLE_BENCH_MEMBERS", 50000);
+  const int days = static_cast<int>(envLong("AISLE_BENCH_DAYS", 90));
+  const bool keep = envLong("AISLE_BENCH_KEEP", 0) == 1;
+  const char* catalogEnv = std::getenv("AISLE_BENCH_CATALOG");
+  const bool cj = catalogEnv && std::string(catalogEnv) == "cj";
+  const std::string dbName = "bench_batch_" + std::to_string(std::random_device{}() % 1000000);
+  {
+    pqxx::connection admin(base);
+    pqxx::nontransaction nt(admin);
+    nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
+  }
+  const std::string url = withDb(base, dbName);
+  int rc = 0;
+  try {
+    pqxx::connection c(url);
+    auto m = migrate(c, embeddedMigrations(), Logger("bench", nullptr));
+    if (!m) throw std::runtime_error(m.message());
+    if (cj) {
+      const char* ds = std::getenv("AISLE_DATASETS");
+      const fs::path dir =
+          fs::path(ds && *ds ? ds : AISLE_SOURCE_DIR "/../shared/datasets") / "completejourney2";
+      auto r = loadCompleteJourney(c, dir.string(), {});
+      if (!r) throw std::runtime_error(r.message());
+    }
+    auto progress = makeProgress(std::cerr, false);
+    GenerateOptions g;
+    g.members = members;
+    g.days = days;
+    g.seed = 1;
+    g.progress = progress.get();
+    const auto genStart = std::chrono::steady_clock::now();
+    auto gen = generateSynthetic(c, g);
+    if (!gen) throw std::runtime_error(gen.message());
+    const double generateSeconds = secondsSince(genStart);
+
+    // Six campaigns over the most bought categories (ids read here: they depend on the catalogue).
+    std::vector<std::int64_t> cats;
+    std::int64_t products = 0;
+    {
+      pqxx::read_transaction tx(c);
+      for (const auto& r : tx.exec(
+               "SELECT p.category_id FROM transaction_lines l JOIN products p USING (product_id) "
+               "WHERE p.category_id IS NOT NULL AND l.member_id >= 1000000000 "
+               "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 6"))
+        cats.push_back(r[0].as<std::int64_t>());
+      products = tx.exec1("SELECT count(DISTINCT product_id) FROM transaction_lines")[0]
+                     .as<std::int64_t>();
+    }
+    const fs::path file = fs::temp_directory_path() / (dbName + ".toml");
+    {
+      std::ofstream f(file);
+      for (std::size_t i = 0; i < cats.size(); ++i)
+        f << "[[campaign]]\nid = " << 9001 + i << "\nname = \"bench " << i
+          << "\"\ntype = \"percent_off\"\n"
+          << "percent_off = " << 10 + 5 * i << "\ntarget = { category_id = " << cats[i] << " }\n"
+          << "valid_from = 2017-12-01\nvalid_to = 2018-03-01\nbudget = \"" << members / 2
+          << ".00\"\n"
+          << "holdout_pct = 10\n\n";
+    }
+    BatchOptions o;
+    o.campaignsFile = file.string();
+    o.asOfMs = 1514764800000;  // 2018-01-01: the generator's end
+    o.progress = progress.get();
+    SystemClock clock;
+    auto codes = makeOsRandomCodes();
+    resetPeakRss();
+    const auto batchStart = std::chrono::steady_clock::now();
+    auto report = runBatch(url, o, clock, *codes);
+    const double batchSeconds = secondsSince(batchStart);
+    const double rss = peakRssMb();
+    fs::remove(file);
+    if (!report) throw std::runtime_error(report.message());
+    std::cerr << report->toJson() << "\n";
+    const double perMember = batchSeconds / static_cast<double>(report->members);
+    bench::writeResult(
+        "batch",
+        {
+            {"members_count", static_cast<double>(report->members)},
+            {"lines_count", static_cast<double>(report->lines)},
+            {"products_count", static_cast<double>(products)},
+            {"generate_s", generateSeconds},
+            {"batch_s", batchSeconds},
+            {"read_s", report->readSeconds},
+            {"fit_s", report->fitSeconds},
+            {"members_write_s", report->memberSeconds},
+            {"members_per_s", 1.0 / perMember},
+            {"lines_per_s", static_cast<double>(report->lines) / batchSeconds},
+            {"rss_mb", rss},
+            {"coupons_count", static_cast<double>(report->couponsIssued)},
+            {"product_models_count", static_cast<double>(report->productModels)},
+            // Linear in members and lines (every phase streams or chunks): 1M members, 50 lines
+            // each.
+            {"extrapolated_1m_members_50m_lines_s",
+             batchSeconds * 50e6 / std::max<double>(1.0, static_cast<double>(report->lines))},
+        });
+  } catch (const std::exception& e) {
+    std::cerr << "bench_batch: " << e.what() << "\n";
+    rc = 1;
+  }
+  if (!keep) {
+    pqxx::connection admin(base);
+    pqxx::nontransaction nt(admin);
+    nt.exec("DROP DATABASE IF EXISTS " + admin.quote_name(dbName) + " WITH (FORCE)");
+  } else {
+    std::cerr << "bench_batch: kept database " << dbName << "\n";
+  }
+  return rc;
+}
