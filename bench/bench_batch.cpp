@@ -18,6 +18,7 @@
 
 #include "aisle/common/clock.h"
 #include "aisle/common/migrate.h"
+#include "aisle/common/pg.h"
 #include "aisle/engine/batch.h"
 #include "aisle/engine/loader.h"
 #include "bench_result.h"
@@ -28,13 +29,6 @@ using namespace aisle::engine;
 
 namespace {
 
-std::string withDb(const std::string& conninfo, const std::string& db) {
-  const auto pos = conninfo.find("dbname=");
-  if (pos == std::string::npos) return conninfo + " dbname=" + db;
-  const auto end = conninfo.find(' ', pos);
-  return conninfo.substr(0, pos) + "dbname=" + db +
-         (end == std::string::npos ? "" : conninfo.substr(end));
-}
 
 long envLong(const char* name, long fallback) {
   const char* v = std::getenv(name);
@@ -77,7 +71,7 @@ int main() {
     pqxx::nontransaction nt(admin);
     nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
   }
-  const std::string url = withDb(base, dbName);
+  const std::string url = withDatabase(base, dbName);
   int rc = 0;
   try {
     pqxx::connection c(url);

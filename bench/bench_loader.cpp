@@ -27,6 +27,7 @@
 #include <sstream>
 
 #include "aisle/common/migrate.h"
+#include "aisle/common/pg.h"
 #include "aisle/engine/dataset_mapping.h"
 #include "aisle/engine/loader.h"
 #include "bench_result.h"
@@ -37,13 +38,6 @@ using namespace aisle::engine;
 
 namespace {
 
-std::string withDb(const std::string& conninfo, const std::string& db) {
-  const auto pos = conninfo.find("dbname=");
-  if (pos == std::string::npos) return conninfo + " dbname=" + db;
-  const auto end = conninfo.find(' ', pos);
-  return conninfo.substr(0, pos) + "dbname=" + db +
-         (end == std::string::npos ? "" : conninfo.substr(end));
-}
 
 int envInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -161,7 +155,7 @@ int main() {
   const fs::path dir = scaledCopy(source, scale);
   int rc = 0;
   try {
-    pqxx::connection c(withDb(base, dbName));
+    pqxx::connection c(withDatabase(base, dbName));
     auto m = migrate(c, embeddedMigrations(), Logger("bench", nullptr));
     if (!m) throw std::runtime_error(m.message());
 

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <mutex>
@@ -27,6 +28,7 @@
 #include "aisle/engine/delivery.h"
 #include "aisle/engine/eid.h"
 #include "aisle/engine/realtime.h"
+#include "aisle/common/pg.h"
 #include "bench_result.h"
 
 namespace {
@@ -37,12 +39,6 @@ using Steady = std::chrono::steady_clock;
 
 const std::string kMaster(32, 'B');
 
-std::string withDb(const std::string& conninfo, const std::string& db) {
-  const auto pos = conninfo.find("dbname=");
-  if (pos == std::string::npos) return conninfo + " dbname=" + db;
-  const auto end = conninfo.find(' ', pos);
-  return conninfo.substr(0, pos) + "dbname=" + db + (end == std::string::npos ? "" : conninfo.substr(end));
-}
 
 IdentityKey keyOf(std::int64_t member) {
   IdentityKey k{};
@@ -127,6 +123,16 @@ class RecordingProvider final : public PushProvider {
   std::unordered_map<std::string, Steady::time_point> handed_;
 };
 
+// The machine's 1-minute load average: other work shares the cores, so every result carries it.
+double loadAverage() {
+  double l = 0;
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &l) != 1) l = 0;
+    std::fclose(f);
+  }
+  return l;
+}
+
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -151,7 +157,7 @@ int main(int argc, char** argv) {
     pqxx::nontransaction nt(admin);
     nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
   }
-  const std::string url = withDb(baseUrl, dbName);
+  const std::string url = withDatabase(baseUrl, dbName);
   struct Dropper {
     std::string base, name;
     ~Dropper() {
@@ -206,8 +212,10 @@ int main(int argc, char** argv) {
   constexpr int kLanes = 6;
   std::mutex sentMu;
   std::unordered_map<std::string, Steady::time_point> sentAt;
+  std::vector<double> answered;  // per batch: sent -> HTTP answer (ingest, decisions, outbox), ms
   std::atomic<long> accepted{0}, failed{0};
   const auto start = Steady::now();
+  const double loadAtStart = loadAverage();
   auto sender = [&](int lane) {
     std::mt19937_64 rng(static_cast<std::uint64_t>(lane) + 1);
     EidComputer eid;
@@ -235,8 +243,11 @@ int main(int argc, char** argv) {
       }
       auto r = http::request("POST", target, {{"Authorization", signer.sign("POST", "/v1/proximity/events", body)}}, body,
                              std::chrono::seconds(10));
+      const double ms = std::chrono::duration<double, std::milli>(Steady::now() - t).count();
       if (r && r->status == 200) {
         accepted += perBatch;
+        std::lock_guard lock(sentMu);
+        answered.push_back(ms);
       } else {
         ++failed;
         if (failed < 5) std::cerr << "batch " << b << ": " << (r ? r->body : r.message()) << "\n";
@@ -247,6 +258,7 @@ int main(int argc, char** argv) {
   for (int l = 0; l < kLanes; ++l) lanes.emplace_back(sender, l);
   for (auto& t : lanes) t.join();
   const double elapsed = std::chrono::duration<double>(Steady::now() - start).count();
+  const double loadAtEnd = loadAverage();
   // Pushes queued by the last batches: give the dispatcher a moment, then stop waiting.
   const long pushes = static_cast<long>(metrics->counter("aisle_engine_trigger_decisions_total", "trigger decisions",
                                                          "action=\"push\"").value());
@@ -267,6 +279,10 @@ int main(int argc, char** argv) {
                                          {"pushes_count", static_cast<double>(lat.size())},
                                          {"p50_ms", percentile(lat, 0.50)},
                                          {"p99_ms", percentile(lat, 0.99)},
-                                         {"max_ms", percentile(lat, 1.0)}});
+                                         {"max_ms", percentile(lat, 1.0)},
+                                         {"http_answer_p50_ms", percentile(answered, 0.50)},
+                                         {"http_answer_p99_ms", percentile(answered, 0.99)},
+                                         {"loadavg_1m_start", loadAtStart},
+                                         {"loadavg_1m_end", loadAtEnd}});
   return failed == 0 && !lat.empty() ? 0 : 1;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "aisle/common/json.h"
 #include "aisle/common/version.h"
 
 namespace aisle::bench {
@@ -42,14 +43,6 @@ inline std::string gitSha() {
   return sha.empty() ? AISLE_GIT_SHA : sha;
 }
 
-inline std::string jsonEscape(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '"' || c == '\\') o.push_back('\\');
-    o.push_back(c);
-  }
-  return o;
-}
 
 // figures: "<metric>_<unit>" -> value, e.g. {"rows_per_s", 1.2e6}, {"ratio_vs_copy", 0.83}.
 inline void writeResult(const std::string& name, const std::map<std::string, double>& figures) {

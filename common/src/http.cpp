@@ -1,5 +1,7 @@
 #include "aisle/common/http.h"
 
+#include "aisle/common/json.h"
+
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -29,28 +31,7 @@ std::optional<std::string> Request::queryParam(const std::string& name) const {
   return it->second;
 }
 
-std::string jsonEscape(const std::string& s) {
-  std::string o;
-  o.reserve(s.size() + 2);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          o += buf;
-        } else {
-          o.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return o;
-}
+std::string jsonEscape(const std::string& s) { return aisle::jsonEscape(s); }
 
 std::string urlDecode(const std::string& s) {
   std::string out;

@@ -9,6 +9,13 @@ std::string databaseUrl(const std::string& fallback) {
   return fallback;
 }
 
+std::string withDatabase(const std::string& conninfo, const std::string& dbname) {
+  const auto pos = conninfo.find("dbname=");
+  if (pos == std::string::npos) return conninfo + " dbname=" + dbname;
+  const auto end = conninfo.find(' ', pos);
+  return conninfo.substr(0, pos) + "dbname=" + dbname + (end == std::string::npos ? "" : conninfo.substr(end));
+}
+
 PgSession::PgSession(std::string conninfo, Logger log, PgRetry retry)
     : conninfo_(std::move(conninfo)), log_(std::move(log)), retry_(retry) {}
 

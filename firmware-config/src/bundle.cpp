@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "aisle/common/json.h"
+
 #include "aisle/common/hmac.h"
 #include "aisle/common/parse.h"
 #include "toml_reader.h"
@@ -10,38 +12,11 @@
 namespace aisle::fwconfig {
 namespace {
 
+// A TOML basic string: the JSON escaper's output is one.
 std::string quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          static const char* kHex = "0123456789ABCDEF";
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  appendJsonString(out, s);
+  return out;
 }
 
 class TomlWriter {

@@ -3,31 +3,11 @@
 #include <charconv>
 #include <cmath>
 
+#include "aisle/common/json.h"
+
 namespace aisle::gateway {
 
-void appendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xF]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
+void appendJsonString(std::string& out, std::string_view s) { aisle::appendJsonString(out, s); }
 
 void JsonObjectWriter::key(std::string_view k) {
   if (!first_) out_.push_back(',');

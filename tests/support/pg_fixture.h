@@ -11,16 +11,10 @@
 
 #include "aisle/common/log.h"
 #include "aisle/common/migrate.h"
+#include "aisle/common/pg.h"
 
 namespace aisle::testing {
 
-inline std::string replaceDbName(const std::string& conninfo, const std::string& db) {
-  // Our conninfo is "host=... port=... user=... dbname=X"; URIs are not used by the harness.
-  const auto pos = conninfo.find("dbname=");
-  if (pos == std::string::npos) return conninfo + " dbname=" + db;
-  const auto end = conninfo.find(' ', pos);
-  return conninfo.substr(0, pos) + "dbname=" + db + (end == std::string::npos ? "" : conninfo.substr(end));
-}
 
 class PgDatabase {
  public:
@@ -36,7 +30,7 @@ class PgDatabase {
       pqxx::nontransaction nt(admin);
       nt.exec("CREATE DATABASE " + admin.quote_name(name_));
     }
-    url_ = replaceDbName(base_, name_);
+    url_ = withDatabase(base_, name_);
     if (migrated) {
       pqxx::connection c(url_);
       auto r = migrate(c, embeddedMigrations(), Logger("test", nullptr));

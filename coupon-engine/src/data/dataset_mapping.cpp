@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "aisle/common/ids.h"
+#include "aisle/common/json.h"
 #include "aisle/common/parse.h"
 
 namespace aisle::engine {
@@ -223,35 +224,9 @@ std::int64_t groceriesProductId(std::string_view itemDescription) {
 }
 
 std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
+  std::string out;
+  appendJsonString(out, s);
+  return out;
 }
 
 }  // namespace aisle::engine

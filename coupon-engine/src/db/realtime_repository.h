@@ -44,6 +44,36 @@ struct MemberSnapshot {
   std::string pushProvider = "sse";  // what reaches the member (see pushProvider())
 };
 
+// What one event's decision needs (RealtimeRepository::eventContext).
+struct EventContext {
+  std::optional<ZoneInfo> zone;        // the event's zone, when the store knows its name
+  MemberSnapshot snapshot;             // defaults (no consent) for an unknown store
+  std::vector<CandidateOffer> offers;  // read only with proximity and push consent
+};
+
+struct EventRecord {
+  std::int64_t memberId = 0;
+  std::string eventId;
+  std::int64_t tMs = 0;
+  std::string type;
+  std::int64_t storeId = 0;
+  std::optional<std::int64_t> zoneId;
+  std::string gatewayId;
+  std::optional<std::int64_t> deviceId;
+  double confidence = 1.0;
+};
+
+struct QueuedPush {
+  std::string dedupeKey;
+  std::string provider;
+  std::string payloadJson;
+};
+
+struct RecordedEvent {
+  bool stored = false;                  // false: this (member, event_id, time) was stored before
+  std::optional<std::int64_t> outboxId;  // the queued push, unless its dedupe key was queued before
+};
+
 struct OutboxRow {
   std::int64_t memberId = 0;
   std::int64_t outboxId = 0;
@@ -63,33 +93,22 @@ class RealtimeRepository {
   static std::vector<StoredEidDevice> eidDevices(pqxx::transaction_base& tx);
   static std::optional<DeviceHit> deviceByIbeacon(pqxx::transaction_base& tx, const std::string& uuid, int major, int minor);
   static std::optional<DeviceHit> deviceByAltbeacon(pqxx::transaction_base& tx, const std::string& id);
-  static std::optional<ZoneInfo> zone(pqxx::transaction_base& tx, std::int64_t storeId, const std::string& name);
   static bool storeExists(pqxx::transaction_base& tx, std::int64_t storeId);
   static void gatewayHeartbeat(pqxx::transaction_base& tx, const std::string& gatewayId, const std::string& healthJson);
 
-  // false when this (member, event_id, time) was stored before: a gateway retry.
-  static bool insertEvent(pqxx::transaction_base& tx, std::int64_t memberId, const std::string& eventId,
-                          std::int64_t tMs, const std::string& type, std::int64_t storeId,
-                          std::optional<std::int64_t> zoneId, const std::string& gatewayId,
-                          std::optional<std::int64_t> deviceId, double confidence);
-  static MemberSnapshot memberSnapshot(pqxx::transaction_base& tx, std::int64_t memberId, std::int64_t storeId,
-                                       std::int64_t tMs, int visitWindowS);
-  static std::vector<CandidateOffer> candidates(pqxx::transaction_base& tx, std::int64_t memberId,
-                                                std::int64_t storeId, std::int64_t tMs);
-  static void recordDecision(pqxx::transaction_base& tx, std::int64_t memberId, const std::string& eventId,
-                             std::int64_t storeId, std::optional<std::int64_t> zoneId, std::int64_t tMs,
-                             const TriggerDecision& d);
-  // The outbox row id, or nothing when this dedupe key was queued before.
-  static std::optional<std::int64_t> enqueue(pqxx::transaction_base& tx, std::int64_t memberId,
-                                             const std::string& dedupeKey, const std::string& provider,
-                                             const std::string& payloadJson, std::optional<std::int64_t> couponId);
-  static std::string couponCode(pqxx::transaction_base& tx, std::int64_t memberId, std::int64_t couponId);
-  // Which provider reaches this member: "fcm" with a device token, else "sse" (the wallet page).
-  static std::string pushProvider(pqxx::transaction_base& tx, std::int64_t memberId);
+  // The zone, the member's state for caps and consent, and (only when `readOffers` and with
+  // proximity and push consent) the candidate offers: one round trip.
+  static EventContext eventContext(pqxx::transaction_base& tx, std::int64_t memberId, std::int64_t storeId,
+                                   std::int64_t tMs, int visitWindowS, const std::string& zoneName, bool readOffers);
+  // Stores the event and, only if it is new (not a gateway retry), the decision with its reason and
+  // the push in the outbox: one statement, atomic on its own.
+  static RecordedEvent recordEvent(pqxx::transaction_base& tx, const EventRecord& event, const TriggerDecision& decision,
+                                   const std::optional<QueuedPush>& push);
 
   // Dispatcher: claims due rows (state -> sending, attempts + 1) without blocking other dispatchers.
   static std::vector<OutboxRow> claimDue(pqxx::transaction_base& tx, int limit);
   static void markSent(pqxx::transaction_base& tx, const OutboxRow& row);
+  static void markSent(pqxx::transaction_base& tx, const std::vector<const OutboxRow*>& rows);  // one statement
   static void markRetry(pqxx::transaction_base& tx, const OutboxRow& row, std::int64_t delayMs, const std::string& error);
   static void markDead(pqxx::transaction_base& tx, const OutboxRow& row, const std::string& error);
   // After a crash: rows left in "sending" go back to "pending" (providers dedupe by dedupe key).

@@ -248,11 +248,10 @@ void Dispatcher::wake() {
 
 int Dispatcher::runOnce() {
   auto lease = db_.lease();
+  // The claim is one statement (atomic on its own): no BEGIN/COMMIT round trips before the sends.
   auto rows = lease->run([&](pqxx::connection& c) {
-    pqxx::work tx(c);
-    auto r = RealtimeRepository::claimDue(tx, options_.batch);
-    tx.commit();
-    return r;
+    pqxx::nontransaction tx(c);
+    return RealtimeRepository::claimDue(tx, options_.batch);
   });
   // Hand every claimed row over first and write the outcomes back in one transaction: marking row by
   // row made the last push of a batch wait for every earlier row's commit.
@@ -272,13 +271,26 @@ int Dispatcher::runOnce() {
     results.push_back(std::move(result));
   }
   if (rows.empty()) return 0;
+  // Rows handed over are marked sent by one statement; only retries and dead letters (rare) need a
+  // statement each, and then the whole write-back is one transaction.
+  std::vector<const OutboxRow*> sent;
+  sent.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (results[i].kind == SendResult::Kind::Sent) sent.push_back(&rows[i]);
+  }
   lease->run([&](pqxx::connection& c) {
+    if (sent.size() == rows.size()) {
+      pqxx::nontransaction tx(c);
+      RealtimeRepository::markSent(tx, sent);
+      return 0;
+    }
     pqxx::work tx(c);
+    RealtimeRepository::markSent(tx, sent);
     for (std::size_t i = 0; i < rows.size(); ++i) {
       const auto& row = rows[i];
       const auto& result = results[i];
       switch (result.kind) {
-        case SendResult::Kind::Sent: RealtimeRepository::markSent(tx, row); break;
+        case SendResult::Kind::Sent: break;
         case SendResult::Kind::Retry: {
           Backoff b(options_.backoffInitial, options_.backoffMax, static_cast<std::uint64_t>(row.outboxId));
           for (int k = 1; k < row.attempts; ++k) b.next();

@@ -148,14 +148,12 @@ std::optional<bool> RealtimeService::handle(pqxx::transaction_base& tx, std::int
                                             std::optional<std::int64_t> deviceId, const std::string& eventId,
                                             ZoneEventType type, std::int64_t storeId, const std::string& zoneName,
                                             std::int64_t tMs, const std::string& gatewayId, double confidence) {
-  std::optional<ZoneInfo> zone;
-  if (!zoneName.empty()) zone = RealtimeRepository::zone(tx, storeId, zoneName);
-  const std::optional<std::int64_t> zoneId = zone ? std::optional(zone->zoneId) : std::nullopt;
-  if (!RealtimeRepository::insertEvent(tx, memberId, eventId, tMs, zoneEventTypeName(type), storeId, zoneId,
-                                       gatewayId, deviceId, confidence)) {
-    return std::nullopt;  // stored before: the decision was made then, so nothing is pushed twice
-  }
-  const auto snap = RealtimeRepository::memberSnapshot(tx, memberId, storeId, tMs, options_.visitWindowS);
+  // Two round trips per event: one read (zone, caps and consent state, and the candidate offers --
+  // read only with consent: without it the member's data is not used at all), one write.
+  auto ctx = RealtimeRepository::eventContext(tx, memberId, storeId, tMs, options_.visitWindowS, zoneName,
+                                              type != ZoneEventType::Exit);
+  const auto& snap = ctx.snapshot;
+  const std::optional<std::int64_t> zoneId = ctx.zone ? std::optional(ctx.zone->zoneId) : std::nullopt;
   TriggerEvent ev;
   ev.eventId = eventId;
   // A zone-less event or one at a zone the store does not know is handled like a store entry.
@@ -164,27 +162,29 @@ std::optional<bool> RealtimeService::handle(pqxx::transaction_base& tx, std::int
   ev.memberId = memberId;
   ev.storeId = storeId;
   ev.zoneId = zoneId;
-  if (zone) ev.zoneCategories = zone->categories;
+  if (ctx.zone) ev.zoneCategories = ctx.zone->categories;
   ev.localMinuteOfDay = snap.localMinuteOfDay;
-  // Candidates are read only with consent: without it the member's data is not used at all.
-  std::vector<CandidateOffer> offers;
-  if (snap.state.proximityConsent && snap.state.pushConsent && type != ZoneEventType::Exit) {
-    offers = RealtimeRepository::candidates(tx, memberId, storeId, tMs);
+  if (!(snap.state.proximityConsent && snap.state.pushConsent)) ctx.offers.clear();  // (none were read)
+  const TriggerDecision d = decideTrigger(ev, snap.state, ctx.offers, options_.policy);
+  std::optional<QueuedPush> push;
+  if (d.push) {
+    // The code and the provider came with the candidates and the snapshot: no extra round trips.
+    const std::string& code = d.offer->code;
+    push = QueuedPush{"event:" + eventId, snap.pushProvider,
+                      "{\"title\":\"An offer for you\",\"body\":\"" + http::jsonEscape(d.offer->reason) +
+                          "\",\"coupon_id\":" + std::to_string(d.offer->couponId) + ",\"code\":\"" +
+                          http::jsonEscape(code) + "\",\"event_id\":\"" + http::jsonEscape(eventId) +
+                          "\",\"why\":\"" + http::jsonEscape(d.reason) + "\"}"};
   }
-  const TriggerDecision d = decideTrigger(ev, snap.state, offers, options_.policy);
-  RealtimeRepository::recordDecision(tx, memberId, eventId, storeId, zoneId, tMs, d);
+  // The event, its decision and its push are written by one statement: a gateway retry (the event
+  // stored before) writes nothing, so nothing is decided or pushed twice.
+  const auto rec = RealtimeRepository::recordEvent(
+      tx, EventRecord{memberId, eventId, tMs, zoneEventTypeName(type), storeId, zoneId, gatewayId, deviceId, confidence},
+      d, push);
+  if (!rec.stored) return std::nullopt;
   metrics_->counter("aisle_engine_trigger_decisions_total", "trigger decisions", std::string("action=\"") + (d.push ? "push" : "none") + "\"").inc();
   log_.with("member", std::to_string(memberId)).with("event", eventId).debug((d.push ? "push: " : "no push: ") + d.reason);
-  if (!d.push) return false;
-  // The code and the provider came with the candidates and the snapshot: no extra round trips.
-  const std::string& code = d.offer->code;
-  const std::string payload = "{\"title\":\"An offer for you\",\"body\":\"" + http::jsonEscape(d.offer->reason) +
-                              "\",\"coupon_id\":" + std::to_string(d.offer->couponId) + ",\"code\":\"" +
-                              http::jsonEscape(code) + "\",\"event_id\":\"" + http::jsonEscape(eventId) +
-                              "\",\"why\":\"" + http::jsonEscape(d.reason) + "\"}";
-  return RealtimeRepository::enqueue(tx, memberId, "event:" + eventId, snap.pushProvider,
-                                     payload, d.offer->couponId)
-      .has_value();
+  return d.push && rec.outboxId.has_value();
 }
 
 Result<IngestOutcome> RealtimeService::ingest(const ProximityBatch& batch, const std::string& keyId) {
@@ -196,7 +196,11 @@ Result<IngestOutcome> RealtimeService::ingest(const ProximityBatch& batch, const
   auto lease = db_.lease();
   lease->run([&](pqxx::connection& c) {
     out = IngestOutcome{};
-    pqxx::work tx(c);
+    // No transaction over the batch: each event is stored, decided and queued by its own atomic
+    // statement, and the dispatcher is woken at once, so an event's push does not wait for the
+    // rest of its batch. (A retry after a lost connection finds the events already stored as
+    // duplicates, as a gateway retry would.)
+    pqxx::nontransaction tx(c);
     for (const auto& e : batch.events) {
       auto who = resolve(tx, e.beacon);
       if (!who) {
@@ -209,16 +213,17 @@ Result<IngestOutcome> RealtimeService::ingest(const ProximityBatch& batch, const
         ++out.duplicates;
       } else {
         ++out.accepted;
-        out.pushes += *pushed ? 1 : 0;
+        if (*pushed) {
+          ++out.pushes;
+          if (onQueued_) onQueued_();
+        }
       }
     }
-    tx.commit();
     return 0;
   });
   metrics_->counter("aisle_engine_proximity_events_total", "proximity events", "outcome=\"accepted\"").inc(static_cast<std::uint64_t>(out.accepted));
   metrics_->counter("aisle_engine_proximity_events_total", "proximity events", "outcome=\"duplicate\"").inc(static_cast<std::uint64_t>(out.duplicates));
   metrics_->counter("aisle_engine_proximity_events_total", "proximity events", "outcome=\"unresolved\"").inc(static_cast<std::uint64_t>(out.unresolved));
-  if (out.pushes > 0 && onQueued_) onQueued_();
   return out;
 }
 

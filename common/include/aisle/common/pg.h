@@ -20,6 +20,8 @@ namespace aisle {
 
 // AISLE_DB from the environment, or `fallback` (the config's value) when unset.
 std::string databaseUrl(const std::string& fallback = {});
+// The same keyword/value conninfo pointed at another database (tests and benches make scratch ones).
+std::string withDatabase(const std::string& conninfo, const std::string& dbname);
 
 struct PgRetry {
   int attempts = 5;
