@@ -5,6 +5,8 @@
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <pqxx/pqxx>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,18 +43,7 @@ std::string readFile(const fs::path& p) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-struct TempDir {
-  TempDir() {
-    std::string t = (fs::temp_directory_path() / "aisle-pos-e2e-XXXXXX").string();
-    if (!::mkdtemp(t.data())) throw std::runtime_error("mkdtemp failed");
-    path = t;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  fs::path path;
-};
+using aisle::testing::TempDir;
 
 void seed(const std::string& url) {
   pqxx::connection c(url);
@@ -138,7 +129,7 @@ class PosServe : public ::testing::Test {
 
   void startService(const std::string& url) {
     service_.reset();
-    auto s = PosService::create(config(spool_.path / "spool"), url, clock_, Logger("pos", sink_, LogLevel::Debug),
+    auto s = PosService::create(config(spool_.dir() / "spool"), url, clock_, Logger("pos", sink_, LogLevel::Debug),
                                 std::make_shared<MetricsRegistry>());
     ASSERT_TRUE(s) << s.message();
     service_ = std::move(*s);
@@ -266,7 +257,7 @@ TEST_F(PosServe, APaymentCardSwipeIs422AndTheNumberIsInNoLogTableOrSpoolFile) {
     EXPECT_EQ(l.find(kPan.substr(0, 8)), std::string::npos) << l;
   }
   std::size_t files = 0;
-  for (const auto& e : fs::recursive_directory_iterator(spool_.path)) {
+  for (const auto& e : fs::recursive_directory_iterator(spool_.dir())) {
     if (!e.is_regular_file()) continue;
     ++files;
     const std::string bytes = readFile(e.path());
@@ -330,20 +321,20 @@ TEST_F(PosServe, WithTheDatabaseAwayPostsAre202AndTheSpoolIsStoredInOrderWhenItR
 TEST_F(PosServe, ADropFolderMovesProcessedFilesToDoneAndFailedOnesToFailedWithAReason) {
   TempDir drop;
   service_.reset();
-  PosConfig c = config(spool_.path / "spool");
-  c.dropDir = drop.path.string();
+  PosConfig c = config(spool_.dir() / "spool");
+  c.dropDir = drop.dir().string();
   auto s = PosService::create(c, db_.url(), clock_, Logger("pos", sink_), std::make_shared<MetricsRegistry>());
   ASSERT_TRUE(s) << s.message();
-  std::ofstream(drop.path / "a.xml") << poslog("1");
-  std::ofstream(drop.path / "b.xml") << "<POSLog><unclosed>";
-  std::ofstream(drop.path / "c.xml.part") << "still being written";
+  std::ofstream(drop.dir() / "a.xml") << poslog("1");
+  std::ofstream(drop.dir() / "b.xml") << "<POSLog><unclosed>";
+  std::ofstream(drop.dir() / "c.xml.part") << "still being written";
   const auto scan = (*s)->scanDropFolder();
   EXPECT_EQ(scan.done, 1);
   EXPECT_EQ(scan.failed, 1);
-  EXPECT_TRUE(fs::exists(drop.path / "done/a.xml"));
-  EXPECT_TRUE(fs::exists(drop.path / "failed/b.xml"));
-  EXPECT_NE(readFile(drop.path / "failed/b.xml.reason").find("b.xml"), std::string::npos);
-  EXPECT_TRUE(fs::exists(drop.path / "c.xml.part"));
+  EXPECT_TRUE(fs::exists(drop.dir() / "done/a.xml"));
+  EXPECT_TRUE(fs::exists(drop.dir() / "failed/b.xml"));
+  EXPECT_NE(readFile(drop.dir() / "failed/b.xml.reason").find("b.xml"), std::string::npos);
+  EXPECT_TRUE(fs::exists(drop.dir() / "c.xml.part"));
   EXPECT_EQ(count("SELECT count(*) FROM transactions"), 1);
 }
 
@@ -388,8 +379,8 @@ void writeConfig(const fs::path& file, const std::string& url, const fs::path& s
 TEST_F(PosServe, SigkillDuringAnOutageLosesNoAcknowledgedSale) {
   service_.reset();
   TempDir dir;
-  const fs::path cfg = dir.path / "pos.conf";
-  writeConfig(cfg, kUnreachableDb, dir.path / "spool");
+  const fs::path cfg = dir.dir() / "pos.conf";
+  writeConfig(cfg, kUnreachableDb, dir.dir() / "spool");
   Child down = spawn(cfg);
   Terminal lane(down.port, "lane-9", kSecret9);
   constexpr int kSales = 5;
@@ -399,7 +390,7 @@ TEST_F(PosServe, SigkillDuringAnOutageLosesNoAcknowledgedSale) {
   waitpid(down.pid, &st, 0);
   ASSERT_TRUE(WIFSIGNALED(st));
 
-  writeConfig(cfg, db_.url(), dir.path / "spool");
+  writeConfig(cfg, db_.url(), dir.dir() / "spool");
   Child up = spawn(cfg);
   Terminal lane2(up.port, "lane-9", kSecret9);
   // Wait for the replay through the service's own health answer, with a deadline.

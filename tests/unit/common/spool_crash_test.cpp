@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "temp_dir.h"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -33,24 +35,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "aisle-spool-crash-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 // Sizes from 5 to ~3 KB, so records end segments at every possible point, and
 // contents that depend on the id, so a record from the wrong place (or a damaged one) cannot pass.
