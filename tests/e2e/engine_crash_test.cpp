@@ -215,11 +215,7 @@ class EngineReliability : public ::testing::Test {
       return r && r->status == 200;
     });
   }
-  std::int64_t count(const std::string& sql) {
-    pqxx::connection c(db->url());
-    pqxx::read_transaction tx(c);
-    return tx.exec1(sql)[0].as<std::int64_t>();
-  }
+  std::int64_t count(const std::string& sql) { return db->count(sql); }
   // Every event stored and decided once, every push delivered under its own dedupe key.
   void expectNothingLostNothingDoubled() {
     const int n = kMembers;

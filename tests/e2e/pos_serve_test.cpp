@@ -136,17 +136,8 @@ class PosServe : public ::testing::Test {
     service_->start();
     lane9_ = std::make_unique<Terminal>(service_->port(), "lane-9", kSecret9);
   }
-  std::int64_t count(const std::string& sql) {
-    pqxx::connection c(db_.url());
-    pqxx::read_transaction tx(c);
-    return tx.exec1(sql)[0].as<std::int64_t>();
-  }
-  std::string one(const std::string& sql) {
-    pqxx::connection c(db_.url());
-    pqxx::read_transaction tx(c);
-    const auto r = tx.exec1(sql);
-    return r[0].is_null() ? "NULL" : r[0].as<std::string>();
-  }
+  std::int64_t count(const std::string& sql) { return db_.count(sql); }
+  std::string one(const std::string& sql) { return db_.one(sql); }
 
   aisle::testing::PgDatabase db_{"pos_serve"};
   TempDir spool_;

@@ -66,17 +66,8 @@ class PosIngest : public ::testing::Test {
     repo_ = std::make_unique<TransactionRepository>(*session_);
     service_ = std::make_unique<IngestService>(*repo_, zones_, IngestConfig{}, *log_);
   }
-  std::int64_t count(const std::string& sql) {
-    pqxx::connection c(db_.url());
-    pqxx::read_transaction tx(c);
-    return tx.exec1(sql)[0].as<std::int64_t>();
-  }
-  std::string one(const std::string& sql) {
-    pqxx::connection c(db_.url());
-    pqxx::read_transaction tx(c);
-    const auto r = tx.exec1(sql);
-    return r[0].is_null() ? "NULL" : r[0].as<std::string>();
-  }
+  std::int64_t count(const std::string& sql) { return db_.count(sql); }
+  std::string one(const std::string& sql) { return db_.one(sql); }
 
   PgDatabase db_{"pos_ingest"};
   std::shared_ptr<MemorySink> sink_;

@@ -93,11 +93,7 @@ class RealtimeDevices : public ::testing::Test {
     EidComputer e;
     return "eid:" + eidHex(eidToU64(e.compute(ik, k, static_cast<std::uint32_t>(clock.nowUnixMs() / 1000 + offsetS))));
   }
-  std::int64_t count(const std::string& sql) {
-    pqxx::connection c(db->url());
-    pqxx::read_transaction tx(c);
-    return tx.exec1(sql)[0].as<std::int64_t>();
-  }
+  std::int64_t count(const std::string& sql) { return db->count(sql); }
   std::int64_t field(const std::string& body, const std::string& name) {
     const auto p = body.find("\"" + name + "\":");
     return p == std::string::npos ? -1 : std::stoll(body.substr(p + name.size() + 3));

@@ -171,11 +171,7 @@ class RealtimeTest : public ::testing::Test {
     for (int i = 0; i < 500 && fcm->sent().size() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return fcm->sent();
   }
-  std::int64_t count(const std::string& sql) {
-    pqxx::connection c(db->url());
-    pqxx::read_transaction tx(c);
-    return tx.exec1(sql)[0].as<std::int64_t>();
-  }
+  std::int64_t count(const std::string& sql) { return db->count(sql); }
 
   ManualClock clock{kNowMs};
   std::shared_ptr<MetricsRegistry> metrics = std::make_shared<MetricsRegistry>();

@@ -49,6 +49,20 @@ class PgDatabase {
   bool available() const { return !url_.empty(); }
   const std::string& url() const { return url_; }
 
+  // One value of a one-row query, on a connection of its own (tests check what others committed).
+  std::int64_t count(const std::string& sql) const {
+    pqxx::connection c(url_);
+    pqxx::read_transaction tx(c);
+    return tx.exec1(sql)[0].as<std::int64_t>();
+  }
+  // The same as text, "NULL" for a null.
+  std::string one(const std::string& sql) const {
+    pqxx::connection c(url_);
+    pqxx::read_transaction tx(c);
+    const auto r = tx.exec1(sql);
+    return r[0].is_null() ? "NULL" : r[0].as<std::string>();
+  }
+
  private:
   std::string base_, name_, url_;
 };
