@@ -229,6 +229,8 @@ CREATE TABLE quarantined_transactions (
   received_at     timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (member_id, quarantine_id)
 );
+-- Every new sale looks here for its parked post-void: by natural key, not a scan of all quarantine.
+CREATE INDEX quarantined_transactions_key ON quarantined_transactions (org_id, store_id, workstation_id, business_day, sequence_no);
 
 -- ---------------------------------------------------------------- coupons
 

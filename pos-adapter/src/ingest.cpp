@@ -1,8 +1,16 @@
 #include "aisle/pos/ingest.h"
 
+#include <optional>
+#include <set>
+
 #include "aisle/common/http.h"
 
 namespace aisle::pos {
+namespace {
+// Sales per database transaction in ingest(): large enough that round trips vanish, small enough
+// that one batch's arrays stay a few megabytes.
+constexpr std::size_t kBatchSize = 500;
+}  // namespace
 
 IngestSummary& IngestSummary::operator+=(const IngestSummary& o) {
   transactions += o.transactions;
@@ -131,7 +139,12 @@ void IngestService::store(const TransactionOutcome& item, const std::string& ori
   wo.unknownCard = config_.unknownCard;
   wo.redemptionsPerMemberPerDay = config_.redemptionsPerMemberPerDay;
   wo.storeTimeZone = s->timeZone;
-  const WriteResult w = repository_.write(t, s->storeId, wo);
+  record(t, repository_.write(t, s->storeId, wo), where, sum);
+}
+
+void IngestService::record(const Transaction& t, const WriteResult& w, const std::string& where, IngestSummary& sum) {
+  TransactionResult res;
+  res.reference = t.key.str();
   res.transactionId = w.transactionId;
   res.couponExceptions = w.redemptionExceptions;
   switch (w.status) {
@@ -171,7 +184,46 @@ IngestSummary IngestService::ingest(std::string_view bytes, const std::string& o
     log_.with("source", origin).warn("document rejected: " + doc.message());
     return sum;
   }
-  for (const auto& item : doc->items) store(item, origin, sum);
+  // Plain sales go to the database in batches (one transaction, a fixed number of statements each);
+  // anything else is written alone, after the batch before it, so the results keep document order.
+  std::vector<TransactionRepository::BatchItem> batch;
+  std::vector<const TransactionOutcome*> batched;
+  std::set<std::string> keys;
+  auto flush = [&] {
+    if (batched.size() == 1) {
+      store(*batched.front(), origin, sum);
+    } else if (!batched.empty()) {
+      WriteOptions wo;
+      wo.unknownCard = config_.unknownCard;
+      const auto results = repository_.writeBatch(batch, wo);
+      for (std::size_t i = 0; i < batched.size(); ++i) {
+        const auto& item = *batched[i];
+        for (const auto& w : item.transaction->warnings) log_.with("tx", item.transaction->key.str()).info(w);
+        record(*item.transaction, results[i],
+               origin + " #" + std::to_string(item.index) + " (" + item.reference + ")", sum);
+      }
+    }
+    batch.clear();
+    batched.clear();
+    keys.clear();
+  };
+  for (const auto& item : doc->items) {
+    const Transaction* t = item.transaction ? &*item.transaction : nullptr;
+    std::optional<StoreInfo> known;
+    if (t && item.kind == TransactionOutcome::Kind::Parsed && TransactionRepository::batchable(*t))
+      known = repository_.findStore(config_.org, t->key.store);
+    if (!known) {
+      flush();
+      store(item, origin, sum);
+      continue;
+    }
+    if (keys.count(t->key.str())) flush();  // the same key twice: the second must see the first
+    keys.insert(t->key.str());
+    batch.push_back({t, known->storeId});
+    batched.push_back(&item);
+    if (batched.size() >= kBatchSize) flush();
+  }
+  flush();
   return sum;
 }
 

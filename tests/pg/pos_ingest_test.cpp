@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <barrier>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "aisle/common/log.h"
 #include "aisle/common/pg.h"
@@ -342,8 +344,11 @@ TEST(PosRedemptionLimits, BeyondTheDailyLimitACouponIsAnExceptionAndTheSaleStand
   {
     pqxx::connection c(db.url());
     pqxx::work tx(c);
+    // Another campaign: campaign 100 allows one use per member, and this test is about the daily limit.
+    tx.exec("INSERT INTO campaigns (campaign_id, name, type, target_kind, amount_off_minor, valid_from, valid_to) "
+            "VALUES (101, 'Pears', 'amount_off', 'basket', 50, '2000-01-01', '2100-01-01')");
     tx.exec("INSERT INTO coupons (member_id, campaign_id, code, reason, valid_from, valid_to) "
-            "VALUES (42, 100, 'SECONDCOUPON1', 'second', '2000-01-01', '2100-01-01')");
+            "VALUES (42, 101, 'SECONDCOUPON1', 'second', '2000-01-01', '2100-01-01')");
     tx.commit();
   }
   Logger log("t", nullptr);
@@ -370,6 +375,201 @@ TEST(PosRedemptionLimits, BeyondTheDailyLimitACouponIsAnExceptionAndTheSaleStand
   EXPECT_EQ(tx.exec1("SELECT count(*) FROM redemptions WHERE promotion_id = '5123' AND coupon_upc IS NULL")[0].as<int>(), 2);
   // The next business day the limit starts again.
   EXPECT_EQ(service.ingest(sale("3", withCoupon("SECONDCOUPON1"), "2024-03-02"), "a").redemptions, 2);
+}
+
+// A campaign's per_member_limit counts the member's accepted redemptions of the campaign (our coupons
+// and rewards the POS maps to it); a post-void gives a use back.
+class PosCampaignLimits : public PosIngest {
+ protected:
+  void SetUp() override {
+    PosIngest::SetUp();
+    if (IsSkipped()) return;
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO campaigns (campaign_id, name, type, target_kind, amount_off_minor, valid_from, valid_to, "
+            "per_member_limit) VALUES (101, 'Pears twice', 'amount_off', 'basket', 30, '2000-01-01', '2100-01-01', 2)");
+    tx.exec("INSERT INTO coupons (member_id, campaign_id, code, reason, valid_from, valid_to) VALUES "
+            "(42, 100, 'SAMECAMPAIGN01', 'apples again', '2000-01-01', '2100-01-01'), "
+            "(42, 101, 'LIMITTWO00001', 'pears', '2000-01-01', '2100-01-01'), "
+            "(42, 101, 'LIMITTWO00002', 'pears', '2000-01-01', '2100-01-01'), "
+            "(42, 101, 'LIMITTWO00003', 'pears', '2000-01-01', '2100-01-01')");
+    tx.commit();
+  }
+  // The codes the swipe offers member 42's card in store 9, sorted.
+  std::vector<std::string> offered() {
+    CouponQuery q;
+    q.card = "40000066677";
+    q.storeId = 1;
+    q.nowMs = 1'709'287'200'000;  // 2024-03-01T10:00Z, the day of the sales below
+    q.dayStartMs = q.nowMs - 36'000'000;
+    q.dayEndMs = q.dayStartMs + 86'400'000;
+    std::vector<std::string> codes;
+    for (const auto& c : repo_->activeCoupons(q).coupons) codes.push_back(c.code);
+    std::sort(codes.begin(), codes.end());
+    return codes;
+  }
+  static std::string redeeming(const std::string& code) {
+    return R"(,"card":"40000066677","redemptions":[{"kind":"coupon","code":")" + code + R"(","amount":"0.50"}])";
+  }
+};
+
+TEST_F(PosCampaignLimits, TheSwipeOffersNoCouponOfACampaignWhoseLimitForTheMemberIsUsedUp) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(offered(), (V{"AAAABBBBCCCCD", "LIMITTWO00001", "LIMITTWO00002", "LIMITTWO00003", "SAMECAMPAIGN01"}));
+  ASSERT_EQ(service_->ingest(sale("1", redeeming("AAAABBBBCCCCD")), "a").redemptions, 1);
+  // Campaign 100 allows one use: its other coupon is no longer offered.
+  EXPECT_EQ(offered(), (V{"LIMITTWO00001", "LIMITTWO00002", "LIMITTWO00003"}));
+  ASSERT_EQ(service_->ingest(sale("2", redeeming("LIMITTWO00001")), "a").redemptions, 1);
+  EXPECT_EQ(offered(), (V{"LIMITTWO00002", "LIMITTWO00003"}));  // campaign 101 allows two
+  ASSERT_EQ(service_->ingest(sale("3", redeeming("LIMITTWO00002")), "a").redemptions, 1);
+  EXPECT_EQ(offered(), V{});
+  // A post-void gives the use back: campaign 100's coupons are offered again.
+  service_->ingest(sale("4", R"(,"post_void_of":{"sequence":"1"})"), "a");
+  EXPECT_EQ(offered(), (V{"AAAABBBBCCCCD", "SAMECAMPAIGN01"}));
+}
+
+TEST_F(PosCampaignLimits, ACouponUsedBeyondItsCampaignLimitIsAnExceptionAndTheSaleStands) {
+  ASSERT_EQ(service_->ingest(sale("1", redeeming("AAAABBBBCCCCD")), "a").redemptions, 1);
+  const auto over = service_->ingest(sale("2", redeeming("SAMECAMPAIGN01")), "a");
+  EXPECT_EQ(over.transactions, 1);
+  EXPECT_EQ(over.redemptions, 0);
+  EXPECT_EQ(one("SELECT note FROM redemptions WHERE status = 'exception'"), "campaign limit per member reached");
+  EXPECT_EQ(one("SELECT state FROM coupons WHERE code = 'SAMECAMPAIGN01'"), "issued");
+  EXPECT_EQ(count("SELECT count(*) FROM transaction_lines"), 2);
+}
+
+TEST_F(PosCampaignLimits, TwoLanesRedeemingTwoCouponsOfAOneUseCampaignAtOnceGiveExactlyOneRedemption) {
+  std::barrier start(2);
+  auto lane = [&](const std::string& ws, const std::string& code, IngestSummary& out) {
+    PgSession session(db_.url(), *log_);
+    TransactionRepository repo(session);
+    TimeZoneDatabase zones;
+    IngestService service(repo, zones, IngestConfig{}, *log_);
+    const std::string body = R"({"store":"9","workstation":")" + ws +
+                             R"(","business_day":"2024-03-01","sequence":"1","ended_at":"2024-03-01T10:00:00Z",)"
+                             R"("card":"40000066677","lines":[{"item":"1","amount":"1"}],)"
+                             R"("redemptions":[{"kind":"coupon","code":")" + code + R"(","amount":"0.50"}]})";
+    start.arrive_and_wait();
+    out = service.ingest(body, "lane " + ws);
+  };
+  IngestSummary a, b;
+  std::thread t1(lane, "1", "AAAABBBBCCCCD", std::ref(a)), t2(lane, "2", "SAMECAMPAIGN01", std::ref(b));
+  t1.join();
+  t2.join();
+  EXPECT_EQ(a.transactions + b.transactions, 2);
+  EXPECT_EQ(a.redemptions + b.redemptions, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM redemptions WHERE status = 'accepted' AND campaign_id = 100"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM redemptions WHERE status = 'exception'"), 1);
+}
+
+// The same member's card as tills send it: NCR's 25-digit padding, leading zeros kept, whitespace
+// around it, full-width digits from a keyed entry on an East Asian keyboard.
+TEST_F(PosIngest, LoyaltyIdsWithLeadingZerosPaddingWhitespaceAndNonAsciiDigitsReachTheirMember) {
+  const std::vector<std::string> cards = {"0000000000000040000066677", " 40000066677 ",
+                                          "\uFF14\uFF10\uFF10\uFF10\uFF10\uFF10\uFF16\uFF16\uFF16\uFF17\uFF17",
+                                          "0012345678"};
+  int seq = 0;
+  for (const auto& card : cards) {
+    const auto sum = service_->ingest(sale(std::to_string(++seq), R"(,"card":")" + card + R"(")"), "a");
+    ASSERT_EQ(sum.transactions, 1) << (sum.errors.empty() ? std::string() : sum.errors.front());
+  }
+  EXPECT_EQ(one("SELECT string_agg(member_id || ':' || card_number, ' ' ORDER BY sequence_no) FROM transactions"),
+            "42:40000066677 42:40000066677 42:40000066677 43:0012345678");
+}
+
+// Tills whose clocks lie: a zone-less time is the store's local time; the business day stays what
+// the POS booked even after midnight; a sale arriving years late keeps its own time; a clock reset
+// to 1970 yields to noon of the business day.
+TEST_F(PosIngest, ClockChaosZoneLessTimesLateBusinessDaysYearsLateMessagesAnd1970AreStoredSensibly) {
+  auto at = [](const std::string& seq, const std::string& day, const std::string& ended) {
+    return R"({"store":"9","workstation":"1","business_day":")" + day + R"(","sequence":")" + seq +
+           R"(","ended_at":")" + ended + R"(","lines":[{"item":"1","amount":"1"}]})";
+  };
+  ASSERT_EQ(service_->ingest(at("1", "2024-03-01", "2024-03-01T15:00:00"), "a").transactions, 1);
+  ASSERT_EQ(service_->ingest(at("2", "2024-03-01", "2024-03-02T00:30:00"), "a").transactions, 1);
+  ASSERT_EQ(service_->ingest(at("3", "2019-06-01", "2019-06-01T10:00:00"), "a").transactions, 1);
+  ASSERT_EQ(service_->ingest(at("4", "2024-03-01", "1970-01-01T00:00:05"), "a").transactions, 1);
+  auto is = [&](const std::string& seq, const std::string& expected) {
+    return one("SELECT occurred_at = timestamptz '" + expected + "' FROM transactions WHERE sequence_no = '" + seq +
+               "'");
+  };
+  EXPECT_EQ(is("1", "2024-03-01 15:00:00 America/New_York"), "t");
+  EXPECT_EQ(is("2", "2024-03-02 00:30:00 America/New_York"), "t");
+  EXPECT_EQ(one("SELECT business_day FROM transactions WHERE sequence_no = '2'"), "2024-03-01");
+  EXPECT_EQ(is("3", "2019-06-01 10:00:00 America/New_York"), "t");
+  EXPECT_EQ(is("4", "2024-03-01 12:00:00 America/New_York"), "t");
+}
+
+// Hostile documents (billion laughs, XXE, external DTD, too deep, invalid characters, UTF-16...)
+// are refused as a whole: no row anywhere.
+TEST_F(PosIngest, HostileXmlIsRefusedWholeAndStoresNothing) {
+  const auto dir = std::filesystem::path(AISLE_SOURCE_DIR) / "tests/unit/pos/golden/malformed";
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const auto sum = service_->ingest(readFile(e.path()), e.path().filename().string());
+    EXPECT_EQ(sum.transactions, 0) << e.path();
+    EXPECT_GE(sum.rejected, 1) << e.path();
+    ++files;
+  }
+  EXPECT_GE(files, 10);
+  EXPECT_EQ(count("SELECT (SELECT count(*) FROM transactions) + (SELECT count(*) FROM transaction_lines) + "
+                  "(SELECT count(*) FROM quarantined_transactions) + (SELECT count(*) FROM redemptions)"),
+            0);
+}
+
+// A document of many sales is written in batches (import, drop folder): each sale must come out as
+// it would alone: new, duplicate, conflict (quarantined), the original of a parked post-void
+// (stored voided, no reward counted), card policies, rewards, results in document order.
+TEST_F(PosIngest, ADocumentOfManySalesIsStoredInBatchesWithTheSameOutcomesAsOneByOne) {
+  const std::string reward = R"(,"redemptions":[{"kind":"loyalty_reward","promotion":"5123","offer":"1134","amount":"0.19"}])";
+  ASSERT_EQ(service_->ingest(sale("2"), "a").transactions, 1);
+  ASSERT_EQ(service_->ingest(sale("3"), "a").transactions, 1);
+  ASSERT_EQ(service_->ingest(sale("90", R"(,"post_void_of":{"sequence":"4"})"), "a").transactions, 1);
+  const std::string doc = "[" + sale("1", R"(,"card":"40000066677")") + "," + sale("2") + "," +
+                          sale("3", "", "2024-03-01", "9.99") + "," + sale("4", R"(,"card":"40000066677")" + reward) +
+                          "," + sale("5", R"(,"card":"777777777")") + "," +
+                          sale("6", R"(,"card":"0012345678")" + reward) + "]";
+  const auto sum = service_->ingest(doc, "batch");
+  EXPECT_EQ(sum.transactions, 4);
+  EXPECT_EQ(sum.duplicates, 1);
+  EXPECT_EQ(sum.rejected, 1);
+  EXPECT_EQ(sum.conflicts, 1);
+  EXPECT_EQ(sum.lines, 4);
+  EXPECT_EQ(sum.redemptions, 1);  // seq 6's reward; seq 4 arrived voided
+  ASSERT_EQ(sum.results.size(), 6u);
+  std::string order;
+  for (const auto& r : sum.results) order += r.reference.substr(r.reference.rfind('/') + 1) + statusName(r.status)[0];
+  EXPECT_EQ(order, "1s2d3c4s5s6s");
+  EXPECT_EQ(one("SELECT string_agg(sequence_no || ':' || member_id || ':' || coalesce(card_number, '-') || ':' || "
+                "is_post_voided, ' ' ORDER BY sequence_no) FROM transactions WHERE sequence_no IN ('1','4','5','6')"),
+            "1:42:40000066677:false 4:42:40000066677:true 5:0:777777777:false 6:43:0012345678:false");
+  EXPECT_EQ(one("SELECT string_agg(reason, ',' ORDER BY reason) FROM quarantined_transactions"),
+            "post-void applied,same natural key, different content");
+  EXPECT_EQ(one("SELECT r.campaign_id || ' ' || r.promotion_id || ' ' || r.amount_minor || ' ' || t.sequence_no "
+                "FROM redemptions r JOIN transactions t USING (member_id, transaction_id)"),
+            "100 5123 19 6");
+  EXPECT_EQ(count("SELECT count(*) FROM transactions"), 7);
+  EXPECT_EQ(one("SELECT occurred_at = timestamptz '2024-03-01 10:00Z' FROM transactions WHERE sequence_no = '6'"), "t");
+  // The whole document again: every sale a duplicate, nothing written.
+  const auto again = service_->ingest(doc, "batch");
+  EXPECT_EQ(again.duplicates, 5);
+  EXPECT_EQ(again.conflicts, 1);
+  EXPECT_EQ(count("SELECT count(*) FROM transactions"), 7);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantined_transactions"), 2);
+}
+
+// Item codes travel to PostgreSQL inside array literals: quotes, backslashes, commas and braces
+// must arrive as the POS sent them.
+TEST_F(PosIngest, ItemCodesWithQuotesBackslashesCommasAndBracesAreStoredAsSent) {
+  const std::string body = R"({"store":"9","workstation":"1","business_day":"2024-03-01","sequence":"1",)"
+                           R"("ended_at":"2024-03-01T10:00:00Z","lines":[{"item":"A\"B\\C,{D}","amount":"1"},)"
+                           R"({"item":"NULL","amount":"2"},{"item":"4006381333931","amount":"3"}]})";
+  const auto sum = service_->ingest(body, "a");
+  ASSERT_EQ(sum.lines, 3) << (sum.errors.empty() ? std::string() : sum.errors.front());
+  EXPECT_EQ(one("SELECT item_code FROM transaction_lines WHERE line_no = 1"), "A\"B\\C,{D}");
+  EXPECT_EQ(one("SELECT item_code FROM transaction_lines WHERE line_no = 2"), "NULL");
+  EXPECT_EQ(one("SELECT gtin || ' ' || (item_code IS NULL) FROM transaction_lines WHERE line_no = 3"),
+            "04006381333931 true");
 }
 
 }  // namespace

@@ -18,10 +18,14 @@ void prepare(pqxx::connection& c) {
             "ON CONFLICT (org_id, external_ref) DO NOTHING RETURNING store_id");
   c.prepare("pos_store_all", "SELECT external_ref, store_id, time_zone FROM stores WHERE org_id = $1 AND external_ref IS NOT NULL");
   // The swipe lookup in one round trip: the card's member, how many of our coupons they redeemed in
-  // the store's day, and their usable coupons (cards_number, then coupons_active by member).
+  // the store's day, and their usable coupons (cards_number, then coupons_active by member) of
+  // campaigns whose per-member limit they have not used up (accepted redemptions of the campaign,
+  // read through the member's own rows: redemptions' primary key starts with member_id).
   c.prepare("pos_swipe",
             "WITH m AS (SELECT member_id FROM cards WHERE number = $1 AND status = 'active' "
             "  ORDER BY issued_at DESC, member_id LIMIT 1), "
+            "used AS (SELECT r.campaign_id, count(*) AS n FROM redemptions r, m WHERE r.member_id = m.member_id "
+            "  AND r.status = 'accepted' AND r.campaign_id IS NOT NULL GROUP BY r.campaign_id), "
             "u AS (SELECT count(*) AS n FROM redemptions r, m WHERE r.member_id = m.member_id AND r.status = 'accepted' "
             "  AND r.coupon_id IS NOT NULL AND r.redeemed_at >= to_timestamp($4::bigint / 1000.0) "
             "  AND r.redeemed_at < to_timestamp($5::bigint / 1000.0)) "
@@ -32,6 +36,7 @@ void prepare(pqxx::connection& c) {
             "  WHERE c.member_id = m.member_id AND c.state IN ('issued', 'delivered') "
             "  AND c.valid_from <= to_timestamp($3::bigint / 1000.0) AND c.valid_to > to_timestamp($3::bigint / 1000.0) "
             "  AND (c.store_id IS NULL OR c.store_id = $2) AND g.status = 'active' "
+            "  AND g.per_member_limit > coalesce((SELECT n FROM used WHERE used.campaign_id = c.campaign_id), 0) "
             "  AND g.valid_from <= to_timestamp($3::bigint / 1000.0) AND g.valid_to > to_timestamp($3::bigint / 1000.0) "
             "  ORDER BY c.valid_to, c.coupon_id LIMIT $6) c ON true");
   // Our coupons the member redeemed in the store's calendar day of the sale (the daily limit).
@@ -44,6 +49,91 @@ void prepare(pqxx::connection& c) {
             "SELECT member_id FROM cards WHERE number = $1 AND status = 'active' "
             "ORDER BY issued_at DESC, member_id LIMIT 1");
   c.prepare("pos_lock_key", "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))");
+  // The write path in three statements (plus BEGIN and COMMIT) whatever the number of lines: round
+  // trips, not rows, bound the ingest rate. First the key's lock and the card's member together
+  // (cards are not guarded by the lock, so reading them in the same statement changes nothing).
+  c.prepare("pos_lock_key_card",
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0)), "
+            "(SELECT member_id FROM cards WHERE number = $2 AND status = 'active' "
+            " ORDER BY issued_at DESC, member_id LIMIT 1)");
+  // Then, under the lock (a new statement, so a new snapshot): the stored sale with this key, if any,
+  // and only when there is none, the parked post-void of this sale taken ($7: not a post-void itself).
+  c.prepare("pos_find_or_unpark",
+            "WITH e AS (SELECT member_id, transaction_id, encode(content_hash, 'hex') AS h FROM transactions "
+            "  WHERE org_id = $1 AND store_id = $2 AND workstation_id = $3 AND business_day = $4::date "
+            "  AND sequence_no = $5), "
+            "p AS (UPDATE quarantined_transactions SET reason = 'post-void applied' "
+            "  WHERE $7 AND org_id = $1 AND store_id = $2 AND workstation_id = $3 AND business_day = $4::date "
+            "  AND sequence_no = $5 AND reason = $6 AND NOT EXISTS (SELECT 1 FROM e) RETURNING 1) "
+            "SELECT e.member_id, e.transaction_id, e.h, (SELECT count(*) FROM p) FROM (SELECT 1) one "
+            "LEFT JOIN e ON true LIMIT 1");
+  // Then the header, every line and the redemptions that need no coupon of ours, as arrays in one
+  // statement.
+  c.prepare("pos_insert_sale",
+            "WITH t AS (INSERT INTO transactions (member_id, org_id, store_id, workstation_id, business_day, "
+            "  sequence_no, occurred_at, card_number, content_hash, is_training, is_cancelled, is_suspended, "
+            "  is_post_voided, total_minor, currency, source, raw_payload) "
+            "  VALUES ($1, $2, $3, $4, $5::date, $6, to_timestamp($7::bigint / 1000.0), $8, decode($9, 'hex'), "
+            "  $10, $11, $12, $13, $14, $15, $16, $17) RETURNING transaction_id), "
+            "l AS (INSERT INTO transaction_lines (member_id, transaction_id, line_no, product_id, gtin, item_code, "
+            "  quantity, unit_price_minor, amount_minor, discount_minor, is_return) "
+            "  SELECT $1, t.transaction_id, x.n, (SELECT product_id FROM products WHERE gtin = x.g), x.g, x.code, "
+            "  x.q::numeric / 1000, x.u, x.a, x.d, x.r "
+            "  FROM t CROSS JOIN unnest($18::int[], $19::char(14)[], $20::text[], $21::bigint[], $22::bigint[], "
+            "    $23::bigint[], $24::bigint[], $25::boolean[]) AS x(n, g, code, q, u, a, d, r) RETURNING 1), "
+            "r AS (INSERT INTO redemptions (member_id, campaign_id, coupon_upc, transaction_id, store_id, redeemed_at, "
+            "  amount_minor, status, note, promotion_id) "
+            "  SELECT $1, (SELECT campaign_id FROM campaigns WHERE external_ref = y.o), y.c, t.transaction_id, $3, "
+            "  to_timestamp($7::bigint / 1000.0), y.a, 'accepted', y.note, y.p "
+            "  FROM t CROSS JOIN unnest($26::text[], $27::text[], $28::bigint[], $29::text[], $30::text[]) "
+            "    WITH ORDINALITY AS y(o, c, a, note, p, i) ORDER BY y.i RETURNING 1) "
+            "SELECT transaction_id, (SELECT count(*) FROM l), (SELECT count(*) FROM r) FROM t");
+  // Batches (writeBatch): every key locked in one statement, in sorted order like every writer.
+  c.prepare("pos_batch_lock",
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
+            "(SELECT k FROM unnest($1::text[]) k ORDER BY k) s");
+  c.prepare("pos_batch_cards",
+            "SELECT x.i, (SELECT member_id FROM cards WHERE number = x.n AND status = 'active' "
+            "  ORDER BY issued_at DESC, member_id LIMIT 1) FROM unnest($1::text[]) WITH ORDINALITY x(n, i)");
+  c.prepare("pos_batch_find",
+            "SELECT k.i, t.member_id, t.transaction_id, encode(t.content_hash, 'hex') "
+            "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::date[], $5::text[]) WITH ORDINALITY "
+            "  k(org, store, ws, day, seq, i) "
+            "CROSS JOIN LATERAL (SELECT member_id, transaction_id, content_hash FROM transactions "
+            "  WHERE org_id = k.org AND store_id = k.store AND workstation_id = k.ws AND business_day = k.day "
+            "  AND sequence_no = k.seq LIMIT 1) t");  // one index probe per key, never a scan of all sales
+  c.prepare("pos_batch_unpark",
+            "UPDATE quarantined_transactions q SET reason = 'post-void applied' "
+            "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::date[], $5::text[]) WITH ORDINALITY "
+            "  k(org, store, ws, day, seq, i) "
+            "WHERE q.org_id = k.org AND q.store_id = k.store AND q.workstation_id = k.ws AND q.business_day = k.day "
+            "  AND q.sequence_no = k.seq AND q.reason = $6 RETURNING k.i");
+  c.prepare("pos_batch_ids", "SELECT nextval(pg_get_serial_sequence('transactions', 'transaction_id')) "
+                             "FROM generate_series(1, $1)");
+  c.prepare("pos_batch_insert",
+            "WITH t AS (INSERT INTO transactions (member_id, transaction_id, org_id, store_id, workstation_id, "
+            "  business_day, sequence_no, occurred_at, card_number, content_hash, is_post_voided, total_minor, "
+            "  currency, source) "
+            "  SELECT h.m, h.id, h.o, h.s, h.w, h.d, h.n, to_timestamp(h.at / 1000.0), h.c, h.hash, h.v, h.total, "
+            "  h.cur, h.src FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::date[], "
+            "    $7::text[], $8::bigint[], $9::text[], $10::bytea[], $11::boolean[], $12::bigint[], "
+            "    $13::char(3)[], $14::text[]) AS h(m, id, o, s, w, d, n, at, c, hash, v, total, cur, src) RETURNING 1), "
+            "l AS (INSERT INTO transaction_lines (member_id, transaction_id, line_no, product_id, gtin, item_code, "
+            "  quantity, unit_price_minor, amount_minor, discount_minor, is_return) "
+            "  SELECT x.m, x.t, x.n, (SELECT product_id FROM products WHERE gtin = x.g), x.g, x.code, "
+            "  x.q::numeric / 1000, x.u, x.a, x.d, x.r "
+            "  FROM unnest($15::bigint[], $16::bigint[], $17::int[], $18::char(14)[], $19::text[], $20::bigint[], "
+            "    $21::bigint[], $22::bigint[], $23::bigint[], $24::boolean[]) AS x(m, t, n, g, code, q, u, a, d, r) "
+            "  RETURNING 1), "
+            "r AS (INSERT INTO redemptions (member_id, campaign_id, coupon_upc, transaction_id, store_id, redeemed_at, "
+            "  amount_minor, status, note, promotion_id) "
+            "  SELECT y.m, (SELECT campaign_id FROM campaigns WHERE external_ref = y.o), y.c, y.t, y.s, "
+            "  to_timestamp(y.at / 1000.0), y.a, "
+            "  'accepted', y.note, y.p "
+            "  FROM unnest($25::bigint[], $26::bigint[], $27::bigint[], $28::bigint[], $29::text[], $30::text[], "
+            "    $31::bigint[], $32::text[], $33::text[]) WITH ORDINALITY AS y(m, t, s, at, o, c, a, note, p, i) "
+            "  ORDER BY y.i RETURNING 1) "
+            "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM l), (SELECT count(*) FROM r)");
   c.prepare("pos_find_tx",
             "SELECT member_id, transaction_id, encode(content_hash, 'hex') FROM transactions "
             "WHERE org_id = $1 AND store_id = $2 AND workstation_id = $3 AND business_day = $4::date "
@@ -55,21 +145,6 @@ void prepare(pqxx::connection& c) {
             "INSERT INTO quarantined_transactions (member_id, org_id, store_id, workstation_id, business_day, "
             "sequence_no, content_hash, reason, raw_payload) "
             "VALUES ($1, $2, $3, $4, $5::date, $6, decode($7, 'hex'), $8, $9)");
-  c.prepare("pos_take_parked",
-            "UPDATE quarantined_transactions SET reason = 'post-void applied' "
-            "WHERE org_id = $1 AND store_id = $2 AND workstation_id = $3 AND business_day = $4::date "
-            "AND sequence_no = $5 AND reason = $6 RETURNING quarantine_id");
-  c.prepare("pos_insert_tx",
-            "INSERT INTO transactions (member_id, org_id, store_id, workstation_id, business_day, sequence_no, "
-            "occurred_at, card_number, content_hash, is_training, is_cancelled, is_suspended, is_post_voided, "
-            "total_minor, currency, source, raw_payload) "
-            "VALUES ($1, $2, $3, $4, $5::date, $6, to_timestamp($7::bigint / 1000.0), $8, decode($9, 'hex'), "
-            "$10, $11, $12, $13, $14, $15, $16, $17) RETURNING transaction_id");
-  c.prepare("pos_insert_line",
-            "INSERT INTO transaction_lines (member_id, transaction_id, line_no, product_id, gtin, item_code, quantity, "
-            "unit_price_minor, amount_minor, discount_minor, is_return) "
-            "VALUES ($1, $2, $3, (SELECT product_id FROM products WHERE gtin = $4), $4, $10, $5::numeric / 1000, "
-            "$6, $7, $8, $9)");
   // Single use in one statement: the coupon flips to redeemed only if still redeemable, and the
   // redemption row exists only if it flipped. Two lanes racing: one UPDATE waits for the other's row
   // lock, then finds the state changed and redeems nothing.
@@ -81,7 +156,12 @@ void prepare(pqxx::connection& c) {
             "INSERT INTO redemptions (member_id, coupon_id, campaign_id, transaction_id, store_id, redeemed_at, "
             "amount_minor, status) SELECT $1, coupon_id, campaign_id, $4, $5, to_timestamp($3::bigint / 1000.0), $6, "
             "'accepted' FROM c RETURNING redemption_id");
-  c.prepare("pos_coupon_exists", "SELECT 1 FROM coupons WHERE member_id = $1 AND code = $2");
+  // Our coupon for this member, if it is one, and whether its campaign's per-member limit is used up
+  // (counted under the member's lock, so two lanes cannot both take the last use).
+  c.prepare("pos_coupon_campaign_used_up",
+            "SELECT g.per_member_limit <= (SELECT count(*) FROM redemptions r WHERE r.member_id = $1 "
+            "  AND r.campaign_id = g.campaign_id AND r.status = 'accepted') "
+            "FROM coupons c JOIN campaigns g ON g.campaign_id = c.campaign_id WHERE c.member_id = $1 AND c.code = $2");
   c.prepare("pos_insert_redemption",
             "INSERT INTO redemptions (member_id, campaign_id, coupon_upc, transaction_id, store_id, redeemed_at, "
             "amount_minor, status, note, promotion_id) VALUES ($1, (SELECT campaign_id FROM campaigns WHERE external_ref = $2), "
@@ -100,6 +180,36 @@ void prepare(pqxx::connection& c) {
 
 // A nullable text parameter (libpqxx 6 passes a null char pointer as SQL NULL).
 const char* orNull(const std::string& s) { return s.empty() ? nullptr : s.c_str(); }
+
+// A PostgreSQL array literal built by hand: libpqxx 6 has no array parameters. Elements are quoted
+// (any text is safe: backslash and double quote escaped); std::nullopt is NULL.
+class ArrayLiteral {
+ public:
+  void add(const std::optional<std::string>& v) {
+    out_ += out_.size() > 1 ? "," : "";
+    if (!v) {
+      out_ += "NULL";
+      return;
+    }
+    out_ += '"';
+    for (char ch : *v) {
+      if (ch == '"' || ch == '\\') out_ += '\\';
+      out_ += ch;
+    }
+    out_ += '"';
+  }
+  void add(std::int64_t v) { add(std::optional<std::string>(std::to_string(v))); }
+  void add(bool v) { add(std::optional<std::string>(v ? "t" : "f")); }
+  std::string str() const { return out_ + "}"; }
+
+ private:
+  std::string out_ = "{";
+};
+
+std::optional<std::string> optional(const std::string& s) {
+  return s.empty() ? std::nullopt : std::optional<std::string>(s);
+}
+
 
 std::string lockKey(const NaturalKey& k, std::int64_t storeId) {
   return "pos-tx/" + k.org + "/" + std::to_string(storeId) + "/" + k.workstation + "/" + k.businessDay + "/" +
@@ -213,33 +323,42 @@ std::optional<std::int64_t> TransactionRepository::memberForCard(const std::stri
 
 WriteResult TransactionRepository::write(const Transaction& t, std::int64_t storeId, const WriteOptions& options) {
   const std::string hash = contentHashHex(t);
+  const std::string card = t.card ? t.card->str() : std::string();
+  // The masked JSON is needed only for quarantine rows and header-only records: built on demand.
+  std::optional<std::string> maskedJson;
+  auto masked = [&]() -> const std::string& {
+    if (!maskedJson) maskedJson = toJson(t, /*maskCard=*/true);
+    return *maskedJson;
+  };
   return session_.run([&](pqxx::connection& c) {
     WriteResult out;
     pqxx::work tx(c);
     // Lock the own key and, for a post-void, its original's key, always in the same order so a
-    // post-void and its original arriving together cannot deadlock.
+    // post-void and its original arriving together cannot deadlock. The last lock comes with the
+    // card's member in one statement.
     std::vector<std::string> keys{lockKey(t.key, storeId)};
     if (t.postVoidOf) keys.push_back(lockKey(*t.postVoidOf, storeId));
     std::sort(keys.begin(), keys.end());
-    for (const auto& k : keys) tx.exec_prepared("pos_lock_key", k);
+    for (std::size_t i = 0; i + 1 < keys.size(); ++i) tx.exec_prepared("pos_lock_key", keys[i]);
+    const auto locked = tx.exec_prepared1("pos_lock_key_card", keys.back(), orNull(card));
 
     std::int64_t member = 0;
-    std::string card = t.card ? t.card->str() : std::string();
+    std::string storedCard = card;
     if (t.card) {
-      const auto r = tx.exec_prepared("pos_card_member", card);
-      if (!r.empty()) {
-        member = r[0][0].as<std::int64_t>();
+      if (!locked[1].is_null()) {
+        member = locked[1].as<std::int64_t>();
       } else if (options.unknownCard == UnknownCardPolicy::AnonymousDropCard) {
-        card.clear();
+        storedCard.clear();
       }
     }
     out.memberId = member;
-    const std::string masked = toJson(t, /*maskCard=*/true);
 
-    if (auto existing = find(tx, t.key, storeId)) {
-      out.transactionId = existing->transactionId;
-      out.memberId = existing->memberId;
-      if (existing->hash == hash) {
+    const auto found = tx.exec_prepared1("pos_find_or_unpark", t.key.org, storeId, t.key.workstation,
+                                         t.key.businessDay, t.key.sequence, kParkedPostVoid, !t.postVoidOf);
+    if (!found[0].is_null()) {
+      out.transactionId = found[1].as<std::int64_t>();
+      out.memberId = found[0].as<std::int64_t>();
+      if (found[2].as<std::string>() == hash) {
         out.status = WriteResult::Status::Duplicate;
         return out;  // nothing to write; the work rolls back
       }
@@ -249,78 +368,111 @@ WriteResult TransactionRepository::write(const Transaction& t, std::int64_t stor
                            t.key.sequence, hash, reason)
               .empty()) {
         tx.exec_prepared("pos_quarantine", member, t.key.org, storeId, t.key.workstation, t.key.businessDay,
-                         t.key.sequence, hash, reason, masked);
+                         t.key.sequence, hash, reason, masked());
       }
       tx.commit();
       return out;
     }
 
     // An original whose post-void came first arrives already voided: stored, never counted.
-    bool voided = false;
-    if (!t.postVoidOf) {
-      voided = !tx.exec_prepared("pos_take_parked", t.key.org, storeId, t.key.workstation, t.key.businessDay,
-                                 t.key.sequence, kParkedPostVoid)
-                    .empty();
-      out.arrivedVoided = voided;
-    }
+    const bool voided = found[3].as<std::int64_t>() > 0;
+    out.arrivedVoided = voided;
     const bool counts = t.counts() && !voided;
+
+    ArrayLiteral lineNo, gtin, code, qty, price, amount, discount, isReturn;
+    if (counts || voided) {
+      for (const auto& l : t.lines) {
+        lineNo.add(std::int64_t{l.lineNo});
+        gtin.add(l.gtin ? std::optional<std::string>(l.gtin->str()) : std::nullopt);
+        // A PLU or in-house SKU is kept as the POS sent it; a GTIN's text adds nothing to the gtin column.
+        code.add(l.gtin ? std::nullopt : optional(l.itemCode));
+        qty.add(l.quantity.milli());
+        price.add(l.unitPrice ? std::optional<std::string>(std::to_string(l.unitPrice->minor())) : std::nullopt);
+        amount.add(l.amount.minor());
+        discount.add(l.discount.minor());
+        isReturn.add(l.isReturn);
+      }
+    }
+    // Coupons that may be ours (a code, a known member) go one by one below: each is a single-use
+    // redemption. Everything else the till granted is recorded as accepted, in the same statement.
+    auto maybeOurs = [&](const Redemption& r) {
+      return r.kind == Redemption::Kind::Coupon && !r.couponCode.empty() && member != 0;
+    };
+    ArrayLiteral offer, upc, value, note, promotion;
+    int plain = 0;
+    if (counts) {
+      for (const auto& r : t.redemptions) {
+        if (maybeOurs(r)) continue;
+        offer.add(optional(r.offerId));
+        upc.add(optional(r.couponCode));
+        value.add(r.amount.minor());
+        note.add(std::optional<std::string>(r.kind == Redemption::Kind::LoyaltyReward ? "loyalty reward"
+                                                                                       : "external coupon"));
+        promotion.add(optional(r.promotionId));
+        ++plain;
+      }
+    }
     // Training, suspended, cancelled and post-void records keep their content only as masked JSON:
     // with no line or redemption rows, nothing downstream can count them by mistake.
     const auto txr = tx.exec_prepared1(
-        "pos_insert_tx", member, t.key.org, storeId, t.key.workstation, t.key.businessDay, t.key.sequence,
-        t.occurredAtMs, orNull(card), hash, t.training, t.cancelled, t.suspended, voided,
-        t.postVoidOf ? std::int64_t{0} : t.total.minor(), t.currency, t.source, counts ? nullptr : masked.c_str());
+        "pos_insert_sale", member, t.key.org, storeId, t.key.workstation, t.key.businessDay, t.key.sequence,
+        t.occurredAtMs, orNull(storedCard), hash, t.training, t.cancelled, t.suspended, voided,
+        t.postVoidOf ? std::int64_t{0} : t.total.minor(), t.currency, t.source,
+        counts ? nullptr : masked().c_str(), lineNo.str(), gtin.str(), code.str(), qty.str(), price.str(),
+        amount.str(), discount.str(), isReturn.str(), offer.str(), upc.str(), value.str(), note.str(),
+        promotion.str());
     out.transactionId = txr[0].as<std::int64_t>();
+    out.lines = static_cast<int>(txr[1].as<std::int64_t>());
+    out.redemptions = plain;
 
-    if (counts || voided) {
-      for (const auto& l : t.lines) {
-        const std::string gtin = l.gtin ? l.gtin->str() : std::string();
-        const std::string price = l.unitPrice ? std::to_string(l.unitPrice->minor()) : std::string();
-        // A PLU or in-house SKU is kept as the POS sent it; a GTIN's text adds nothing to the gtin column.
-        const std::string code = l.gtin ? std::string() : l.itemCode;
-        tx.exec_prepared("pos_insert_line", member, out.transactionId, l.lineNo, orNull(gtin), l.quantity.milli(),
-                         orNull(price), l.amount.minor(), l.discount.minor(), l.isReturn, orNull(code));
-        ++out.lines;
-      }
-    }
     if (counts) {
       bool memberLocked = false;
       for (const auto& r : t.redemptions) {
-        if (r.kind == Redemption::Kind::Coupon && !r.couponCode.empty() && member != 0 &&
-            !tx.exec_prepared("pos_coupon_exists", member, r.couponCode).empty()) {
-          if (options.redemptionsPerMemberPerDay > 0) {
-            // Two lanes redeeming different coupons of one member at once must not both pass the
-            // count: the member's lock serializes them (taken after the key locks, always last).
-            if (!memberLocked) {
-              tx.exec_prepared("pos_lock_key", "pos-member/" + std::to_string(member));
-              memberLocked = true;
-            }
-            const auto used = tx.exec_prepared1("pos_member_day_count", member, t.occurredAtMs, options.storeTimeZone);
-            if (used[0].as<std::int64_t>() >= options.redemptionsPerMemberPerDay) {
-              tx.exec_prepared("pos_insert_redemption", member, orNull(r.offerId), r.couponCode, out.transactionId,
-                               storeId, t.occurredAtMs, r.amount.minor(), "exception",
-                               "daily redemption limit reached", orNull(r.promotionId));
-              ++out.redemptionExceptions;
-              continue;
-            }
-          }
-          const auto red = tx.exec_prepared("pos_redeem_coupon", member, r.couponCode, t.occurredAtMs,
-                                            out.transactionId, storeId, r.amount.minor());
-          if (!red.empty()) {
-            ++out.redemptions;
-            continue;
-          }
-          // Already redeemed, expired or for another store: the sale stands, settlement looks at it.
+        if (!maybeOurs(r)) continue;
+        // Two lanes redeeming different coupons of one member at once must not both pass a limit
+        // (the campaign's per member, the daily one): the member's lock serializes them (taken after
+        // the key locks, always last).
+        if (!memberLocked) {
+          tx.exec_prepared("pos_lock_key", "pos-member/" + std::to_string(member));
+          memberLocked = true;
+        }
+        const auto ours = tx.exec_prepared("pos_coupon_campaign_used_up", member, r.couponCode);
+        if (ours.empty()) {
+          tx.exec_prepared("pos_insert_redemption", member, orNull(r.offerId), r.couponCode, out.transactionId,
+                           storeId, t.occurredAtMs, r.amount.minor(), "accepted", "external coupon",
+                           orNull(r.promotionId));
+          ++out.redemptions;
+          continue;
+        }
+        if (ours[0][0].as<bool>()) {
+          // The till granted it; the coupon stays as it was (the swipe no longer offers it).
           tx.exec_prepared("pos_insert_redemption", member, orNull(r.offerId), r.couponCode, out.transactionId,
                            storeId, t.occurredAtMs, r.amount.minor(), "exception",
-                           "coupon not redeemable (used, expired or other store)", orNull(r.promotionId));
+                           "campaign limit per member reached", orNull(r.promotionId));
           ++out.redemptionExceptions;
           continue;
         }
-        const std::string note = r.kind == Redemption::Kind::LoyaltyReward ? "loyalty reward" : "external coupon";
-        tx.exec_prepared("pos_insert_redemption", member, orNull(r.offerId), orNull(r.couponCode), out.transactionId,
-                         storeId, t.occurredAtMs, r.amount.minor(), "accepted", note, orNull(r.promotionId));
-        ++out.redemptions;
+        if (options.redemptionsPerMemberPerDay > 0) {
+          const auto used = tx.exec_prepared1("pos_member_day_count", member, t.occurredAtMs, options.storeTimeZone);
+          if (used[0].as<std::int64_t>() >= options.redemptionsPerMemberPerDay) {
+            tx.exec_prepared("pos_insert_redemption", member, orNull(r.offerId), r.couponCode, out.transactionId,
+                             storeId, t.occurredAtMs, r.amount.minor(), "exception",
+                             "daily redemption limit reached", orNull(r.promotionId));
+            ++out.redemptionExceptions;
+            continue;
+          }
+        }
+        const auto red = tx.exec_prepared("pos_redeem_coupon", member, r.couponCode, t.occurredAtMs,
+                                          out.transactionId, storeId, r.amount.minor());
+        if (!red.empty()) {
+          ++out.redemptions;
+          continue;
+        }
+        // Already redeemed, expired or for another store: the sale stands, settlement looks at it.
+        tx.exec_prepared("pos_insert_redemption", member, orNull(r.offerId), r.couponCode, out.transactionId,
+                         storeId, t.occurredAtMs, r.amount.minor(), "exception",
+                         "coupon not redeemable (used, expired or other store)", orNull(r.promotionId));
+        ++out.redemptionExceptions;
       }
     }
 
@@ -333,11 +485,160 @@ WriteResult TransactionRepository::write(const Transaction& t, std::int64_t stor
       } else {
         const auto& k = *t.postVoidOf;
         tx.exec_prepared("pos_quarantine", member, k.org, storeId, k.workstation, k.businessDay, k.sequence, hash,
-                         kParkedPostVoid, masked);
+                         kParkedPostVoid, masked());
         out.parked = true;
       }
     }
     tx.commit();
+    return out;
+  });
+}
+
+bool TransactionRepository::batchable(const Transaction& t) {
+  if (!t.counts()) return false;
+  for (const auto& r : t.redemptions)
+    if (r.kind == Redemption::Kind::Coupon && !r.couponCode.empty()) return false;
+  return true;
+}
+
+std::vector<WriteResult> TransactionRepository::writeBatch(const std::vector<BatchItem>& items,
+                                                           const WriteOptions& options) {
+  const std::size_t n = items.size();
+  std::vector<std::string> hashes(n);
+  for (std::size_t i = 0; i < n; ++i) hashes[i] = contentHashHex(*items[i].transaction);
+  return session_.run([&](pqxx::connection& c) {
+    std::vector<WriteResult> out(n);
+    pqxx::work tx(c);
+    ArrayLiteral locks, cards, org, store, ws, day, seq;
+    for (const auto& it : items) {
+      const Transaction& t = *it.transaction;
+      locks.add(std::optional<std::string>(lockKey(t.key, it.storeId)));
+      cards.add(t.card ? std::optional<std::string>(t.card->str()) : std::nullopt);
+      org.add(std::optional<std::string>(t.key.org));
+      store.add(it.storeId);
+      ws.add(std::optional<std::string>(t.key.workstation));
+      day.add(std::optional<std::string>(t.key.businessDay));
+      seq.add(std::optional<std::string>(t.key.sequence));
+    }
+    tx.exec_prepared("pos_batch_lock", locks.str());
+    std::vector<std::int64_t> member(n, 0);
+    std::vector<bool> dropCard(n, false);
+    for (const auto& row : tx.exec_prepared("pos_batch_cards", cards.str())) {
+      const auto i = row[0].as<std::size_t>() - 1;
+      if (!items[i].transaction->card) continue;
+      if (!row[1].is_null()) {
+        member[i] = row[1].as<std::int64_t>();
+      } else if (options.unknownCard == UnknownCardPolicy::AnonymousDropCard) {
+        dropCard[i] = true;
+      }
+    }
+    std::vector<bool> existing(n, false);
+    for (const auto& row : tx.exec_prepared("pos_batch_find", org.str(), store.str(), ws.str(), day.str(), seq.str())) {
+      const auto i = row[0].as<std::size_t>() - 1;
+      if (existing[i]) continue;
+      existing[i] = true;
+      out[i].memberId = row[1].as<std::int64_t>();
+      out[i].transactionId = row[2].as<std::int64_t>();
+      out[i].status = row[3].as<std::string>() == hashes[i] ? WriteResult::Status::Duplicate
+                                                             : WriteResult::Status::Conflict;
+    }
+    // Parked post-voids of the new sales (the duplicates' were applied when they were stored).
+    ArrayLiteral newOrg, newStore, newWs, newDay, newSeq;
+    std::vector<std::size_t> newIndex;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (existing[i]) continue;
+      const auto& k = items[i].transaction->key;
+      newOrg.add(std::optional<std::string>(k.org));
+      newStore.add(items[i].storeId);
+      newWs.add(std::optional<std::string>(k.workstation));
+      newDay.add(std::optional<std::string>(k.businessDay));
+      newSeq.add(std::optional<std::string>(k.sequence));
+      newIndex.push_back(i);
+    }
+    std::vector<bool> voided(n, false);
+    if (!newIndex.empty()) {
+      for (const auto& row : tx.exec_prepared("pos_batch_unpark", newOrg.str(), newStore.str(), newWs.str(),
+                                              newDay.str(), newSeq.str(), kParkedPostVoid))
+        voided[newIndex[row[0].as<std::size_t>() - 1]] = true;
+    }
+    bool anyWrite = false;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Transaction& t = *items[i].transaction;
+      if (!existing[i] || out[i].status != WriteResult::Status::Conflict) continue;
+      const std::string reason = "same natural key, different content";
+      if (tx.exec_prepared("pos_find_quarantine", t.key.org, items[i].storeId, t.key.workstation, t.key.businessDay,
+                           t.key.sequence, hashes[i], reason)
+              .empty()) {
+        tx.exec_prepared("pos_quarantine", member[i], t.key.org, items[i].storeId, t.key.workstation,
+                         t.key.businessDay, t.key.sequence, hashes[i], reason, toJson(t, /*maskCard=*/true));
+      }
+      anyWrite = true;
+    }
+    if (!newIndex.empty()) {
+      std::vector<std::int64_t> ids;
+      for (const auto& row : tx.exec_prepared("pos_batch_ids", static_cast<std::int64_t>(newIndex.size())))
+        ids.push_back(row[0].as<std::int64_t>());
+      ArrayLiteral hM, hId, hOrg, hStore, hWs, hDay, hSeq, hAt, hCard, hHash, hVoided, hTotal, hCur, hSrc;
+      ArrayLiteral lM, lT, lN, lG, lCode, lQ, lU, lA, lD, lR;
+      ArrayLiteral rM, rT, rS, rAt, rO, rC, rA, rNote, rP;
+      for (std::size_t j = 0; j < newIndex.size(); ++j) {
+        const std::size_t i = newIndex[j];
+        const Transaction& t = *items[i].transaction;
+        WriteResult& w = out[i];
+        w.status = WriteResult::Status::Inserted;
+        w.transactionId = ids[j];
+        w.memberId = member[i];
+        w.arrivedVoided = voided[i];
+        hM.add(member[i]);
+        hId.add(ids[j]);
+        hOrg.add(std::optional<std::string>(t.key.org));
+        hStore.add(items[i].storeId);
+        hWs.add(std::optional<std::string>(t.key.workstation));
+        hDay.add(std::optional<std::string>(t.key.businessDay));
+        hSeq.add(std::optional<std::string>(t.key.sequence));
+        hAt.add(t.occurredAtMs);
+        hCard.add(t.card && !dropCard[i] ? std::optional<std::string>(t.card->str()) : std::nullopt);
+        hHash.add(std::optional<std::string>("\\x" + hashes[i]));
+        hVoided.add(static_cast<bool>(voided[i]));
+        hTotal.add(t.total.minor());
+        hCur.add(std::optional<std::string>(t.currency));
+        hSrc.add(std::optional<std::string>(t.source));
+        for (const auto& l : t.lines) {
+          lM.add(member[i]);
+          lT.add(ids[j]);
+          lN.add(std::int64_t{l.lineNo});
+          lG.add(l.gtin ? std::optional<std::string>(l.gtin->str()) : std::nullopt);
+          lCode.add(l.gtin ? std::nullopt : optional(l.itemCode));
+          lQ.add(l.quantity.milli());
+          lU.add(l.unitPrice ? std::optional<std::string>(std::to_string(l.unitPrice->minor())) : std::nullopt);
+          lA.add(l.amount.minor());
+          lD.add(l.discount.minor());
+          lR.add(l.isReturn);
+          ++w.lines;
+        }
+        if (voided[i]) continue;  // an original whose post-void came first: stored, never counted
+        for (const auto& r : t.redemptions) {
+          rM.add(member[i]);
+          rT.add(ids[j]);
+          rS.add(items[i].storeId);
+          rAt.add(t.occurredAtMs);
+          rO.add(optional(r.offerId));
+          rC.add(optional(r.couponCode));
+          rA.add(r.amount.minor());
+          rNote.add(std::optional<std::string>(r.kind == Redemption::Kind::LoyaltyReward ? "loyalty reward"
+                                                                                          : "external coupon"));
+          rP.add(optional(r.promotionId));
+          ++w.redemptions;
+        }
+      }
+      tx.exec_prepared("pos_batch_insert", hM.str(), hId.str(), hOrg.str(), hStore.str(), hWs.str(), hDay.str(),
+                       hSeq.str(), hAt.str(), hCard.str(), hHash.str(), hVoided.str(), hTotal.str(), hCur.str(),
+                       hSrc.str(), lM.str(), lT.str(), lN.str(), lG.str(), lCode.str(), lQ.str(), lU.str(), lA.str(),
+                       lD.str(), lR.str(), rM.str(), rT.str(), rS.str(), rAt.str(), rO.str(), rC.str(), rA.str(),
+                       rNote.str(), rP.str());
+      anyWrite = true;
+    }
+    if (anyWrite) tx.commit();
     return out;
   });
 }

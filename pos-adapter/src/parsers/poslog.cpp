@@ -23,8 +23,7 @@ std::string lower(std::string_view s) {
 
 // The ARTS namespace in every spelling seen in the field: http or https, with or without "www.", a
 // trailing slash, or a version segment ("/2.1", "/6.0.0/"); documents without any namespace too.
-bool isArts(std::string_view ns) {
-  if (ns.empty()) return true;
+bool isArtsUncached(std::string_view ns) {
   std::string s = lower(ns);
   for (std::string_view p : {"http://", "https://"})
     if (s.rfind(p, 0) == 0) s.erase(0, p.size());
@@ -37,7 +36,26 @@ bool isArts(std::string_view ns) {
   return rest.empty() || rest.find_first_not_of("0123456789.") == std::string_view::npos;
 }
 
-bool isAcs(std::string_view ns) { return lower(ns).find("ncr.com/rsd/acs/tlog/markup/poslog") != std::string::npos; }
+// Every element lookup asks these for each child, and a document uses two or three namespaces: the
+// last answer of each kind is kept, so the lower-casing runs a few times per document, not per child.
+template <bool (*Classify)(std::string_view)>
+bool cached(std::string_view ns) {
+  thread_local std::string yes, no;
+  thread_local bool haveYes = false, haveNo = false;
+  if (haveYes && ns == yes) return true;
+  if (haveNo && ns == no) return false;
+  const bool r = Classify(ns);
+  (r ? yes : no).assign(ns);
+  (r ? haveYes : haveNo) = true;
+  return r;
+}
+
+bool isArts(std::string_view ns) { return ns.empty() || cached<isArtsUncached>(ns); }
+
+bool isAcsUncached(std::string_view ns) {
+  return lower(ns).find("ncr.com/rsd/acs/tlog/markup/poslog") != std::string::npos;
+}
+bool isAcs(std::string_view ns) { return cached<isAcsUncached>(ns); }
 
 const Node* child(const Node& n, std::string_view name) {
   for (const auto& c : n.children)
@@ -465,7 +483,7 @@ Result<ParsedDocument> parsePosLog(std::string_view bytes, const ParseOptions& o
   auto root = xml::parse(bytes, {o.limits.maxBytes, o.limits.maxDepth, o.limits.maxElements});
   if (!root) return root.error();
   const Node& r = **root;
-  if (!isArts(r.ns)) return fail("root element is in namespace '" + r.ns.substr(0, 80) + "', not ARTS POSLog");
+  if (!isArts(r.ns)) return fail("root element is in namespace '" + std::string(r.ns.substr(0, 80)) + "', not ARTS POSLog");
   std::vector<const Node*> txs;
   if (r.name == "POSLog") {
     txs = children(r, "Transaction");

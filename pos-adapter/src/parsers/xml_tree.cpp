@@ -66,14 +66,15 @@ class TreeBuilder final : public Poco::XML::ContentHandler {
       return;
     }
     auto node = std::make_unique<Node>();
-    node->ns = uri;
+    node->ns = intern(uri);
     node->name = localName;
     node->line = locator_ ? static_cast<std::size_t>(locator_->getLineNumber()) : 0;
     for (int i = 0; i < attrs.getLength(); ++i) {
-      node->attributes.push_back({attrs.getURI(i), attrs.getLocalName(i), attrs.getValue(i)});
+      node->attributes.push_back({intern(attrs.getURI(i)), attrs.getLocalName(i), attrs.getValue(i)});
     }
     Node* raw = node.get();
     if (stack_.empty()) {
+      node->namespaces = namespaces_;
       root_ = std::move(node);
     } else {
       stack_.back()->children.push_back(std::move(node));
@@ -96,7 +97,15 @@ class TreeBuilder final : public Poco::XML::ContentHandler {
   std::string error_;
 
  private:
+  std::string_view intern(const std::string& uri) {
+    if (uri.empty()) return {};
+    auto it = namespaces_->find(uri);
+    if (it == namespaces_->end()) it = namespaces_->insert(uri).first;
+    return *it;
+  }
+
   const Limits& limits_;
+  std::shared_ptr<std::set<std::string, std::less<>>> namespaces_ = std::make_shared<std::set<std::string, std::less<>>>();
   const Poco::XML::Locator* locator_ = nullptr;
   std::vector<Node*> stack_;
   std::size_t depth_ = 0;

@@ -6,6 +6,7 @@
 // in the parser as a second line; depth and element-count limits enforced while parsing.
 #include <cstddef>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,19 +15,22 @@
 
 namespace aisle::pos::xml {
 
+// Namespace URIs are views into one set per document, kept alive by the root: a POSLog document has a
+// handful of long URIs on thousands of elements, and a copy each was most of the parser's allocations.
 struct Attribute {
-  std::string ns;
+  std::string_view ns;
   std::string name;  // local name
   std::string value;
 };
 
 struct Node {
-  std::string ns;    // namespace URI
+  std::string_view ns;  // namespace URI (see Attribute)
   std::string name;  // local name
   std::vector<Attribute> attributes;
   std::string text;  // character data directly inside this element
   std::vector<std::unique_ptr<Node>> children;
   std::size_t line = 0;
+  std::shared_ptr<const std::set<std::string, std::less<>>> namespaces;  // the root's: what `ns` views
 };
 
 struct Limits {

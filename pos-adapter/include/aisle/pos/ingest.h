@@ -80,6 +80,7 @@ class IngestService {
 
  private:
   Result<StoreInfo> store(const std::string& ref);
+  void record(const Transaction& t, const WriteResult& w, const std::string& where, IngestSummary& sum);
   TransactionRepository& repository_;
   TimeZoneDatabase& zones_;
   IngestConfig config_;

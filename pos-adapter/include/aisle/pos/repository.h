@@ -107,6 +107,19 @@ class TransactionRepository {
   // same transaction across connections, so two posts of one sale store it exactly once.
   WriteResult write(const Transaction& t, std::int64_t storeId, const WriteOptions& options);
 
+  // Many plain sales (batchable()) in one database transaction and a fixed number of statements,
+  // for imports: the same outcome per sale as write() (key locks, duplicate = nothing written,
+  // conflict = quarantined, a parked post-void applied), one result per sale in order. The keys of
+  // one batch must differ. Throws what the database throws; nothing of the batch is then written.
+  struct BatchItem {
+    const Transaction* transaction = nullptr;
+    std::int64_t storeId = 0;
+  };
+  std::vector<WriteResult> writeBatch(const std::vector<BatchItem>& items, const WriteOptions& options);
+  // A sale writeBatch() takes: one that counts, is no post-void and carries no scanned coupon (which
+  // may be one of ours: single use, limits, locks per member, so write() takes those one by one).
+  static bool batchable(const Transaction& t);
+
  private:
   PgSession& session_;
   std::shared_ptr<StoreCache> stores_;

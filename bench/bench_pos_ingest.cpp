@@ -1,0 +1,264 @@
+// Sustained HTTP ingest: several terminal clients post POSLog sales (about 10 lines each, built from
+// the real NCR sample, see bench_pos_workload.h) to the real pos-adapter HTTP service, HMAC-signed,
+// over loopback, against real PostgreSQL (AISLE_DB; a scratch database is created beside it and
+// dropped afterwards). Closed loop: each client sends its next sale when the previous one is answered.
+// Afterwards the database is counted: every sale and line exactly once, none lost or duplicated;
+// then a sample is resent and must come back as duplicates with the counts unchanged.
+//
+// Client, service and PostgreSQL share the machine: the JSON reports the CPU each one used.
+//
+//   bench_pos_ingest [--seconds 20] [--clients 8] [--pool 4] [--threads 16] [--lines 10]
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "aisle/common/hmac.h"
+#include "aisle/common/migrate.h"
+#include "aisle/common/pg.h"
+#include "aisle/pos/service.h"
+#include "bench_pos_workload.h"
+#include "bench_result.h"
+
+namespace {
+
+using namespace aisle;
+constexpr std::int64_t kMembers = 100'000;
+constexpr int kProducts = 2'000;
+constexpr std::int64_t kHistory = 50'000;  // earlier sales already in the database
+const std::string kSecretHex = "00112233445566778899aabbccddeeff";
+
+double threadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+double processCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+// Busy CPU seconds of the whole machine (all processes: this one, PostgreSQL, anything else).
+double machineCpuSeconds() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  in >> cpu >> user >> nice >> sys >> idle >> iowait >> irq >> softirq >> steal;
+  return static_cast<double>(user + nice + sys + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+int argInt(int argc, char** argv, const std::string& name, int def) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (argv[i] == name) return std::atoi(argv[i + 1]);
+  return def;
+}
+
+struct Post {
+  int status = 0;
+  std::string body;
+};
+
+Post post(Poco::Net::HTTPClientSession& s, const RequestSigner& signer, const std::string& body) {
+  Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, "/v1/poslog", Poco::Net::HTTPMessage::HTTP_1_1);
+  req.setContentType("application/xml");
+  req.setContentLength(static_cast<std::streamsize>(body.size()));
+  req.set("Authorization", signer.sign("POST", "/v1/poslog", body));
+  s.sendRequest(req) << body;
+  Poco::Net::HTTPResponse resp;
+  std::istream& in = s.receiveResponse(resp);
+  Post p;
+  p.status = resp.getStatus();
+  p.body.assign(std::istreambuf_iterator<char>(in), {});
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* base = std::getenv("AISLE_DB");
+  if (!base || !*base) {
+    std::cerr << "bench_pos_ingest: set AISLE_DB (a scratch database is created next to it)\n";
+    return 2;
+  }
+  const int seconds = argInt(argc, argv, "--seconds", 20);
+  const int nClients = argInt(argc, argv, "--clients", 8);
+  const int pool = argInt(argc, argv, "--pool", 4);
+  const int threads = argInt(argc, argv, "--threads", 16);
+  const int lines = argInt(argc, argv, "--lines", 10);
+
+  const std::string dbName = "bench_pos_ingest_" + std::to_string(std::random_device{}() % 1000000);
+  {
+    pqxx::connection admin(base);
+    pqxx::nontransaction nt(admin);
+    nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
+  }
+  const std::string url = withDatabase(base, dbName);
+  int rc = 0;
+  try {
+    {
+      pqxx::connection c(url);
+      auto m = migrate(c, embeddedMigrations(), Logger("bench", nullptr));
+      if (!m) throw std::runtime_error(m.message());
+      bench::seedCatalogAndMembers(c, kMembers, kProducts);
+      bench::seedHistory(c, kHistory, kMembers, kProducts);
+    }
+    const bench::SaleGenerator gen(bench::datasetsDir(), lines, kProducts);
+    std::cerr << "bench_pos_ingest: sales built from "
+              << (gen.fromDataset() ? "the NCR sample in the data set" : "the built-in sale (data set absent)") << ", "
+              << lines << " lines each; " << nClients << " clients, pool " << pool << ", " << threads
+              << " HTTP threads, " << seconds << " s\n";
+
+    pos::PosConfig cfg;
+    cfg.listenPort = 0;
+    cfg.dbPoolSize = pool;
+    cfg.httpThreads = threads;
+    for (int c = 0; c < nClients; ++c) {
+      const std::string key = "lane-9-" + std::to_string(c + 1);
+      cfg.terminals[key] = pos::TerminalKey{key, *fromHex(kSecretHex), "9"};
+    }
+    SystemClock clock;
+    auto svc = pos::PosService::create(cfg, url, clock, Logger("pos", nullptr), std::make_shared<MetricsRegistry>());
+    if (!svc) throw std::runtime_error(svc.message());
+    (*svc)->start();
+    const std::uint16_t port = (*svc)->port();
+
+    std::atomic<bool> stop{false};
+    std::atomic<std::int64_t> errors{0};
+    std::vector<std::vector<double>> lat(static_cast<std::size_t>(nClients));
+    std::vector<std::int64_t> sent(static_cast<std::size_t>(nClients), 0);
+    std::vector<double> clientCpu(static_cast<std::size_t>(nClients), 0);
+    std::string firstError;
+    std::mutex errMu;
+
+    const double cpu0 = processCpuSeconds(), machine0 = machineCpuSeconds();
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<std::thread> clients;
+    for (int c = 0; c < nClients; ++c) {
+      clients.emplace_back([&, c] {
+        const double cpuStart = threadCpuSeconds();
+        const auto ci = static_cast<std::size_t>(c);
+        RequestSigner signer("lane-9-" + std::to_string(c + 1), *fromHex(kSecretHex), clock);
+        Poco::Net::HTTPClientSession s("127.0.0.1", port);
+        s.setKeepAlive(true);
+        const std::string lane = std::to_string(100 + c);
+        lat[ci].reserve(200'000);
+        for (std::int64_t seq = 1; !stop.load(std::memory_order_relaxed); ++seq) {
+          const std::int64_t member = (seq * 7919 + c * 104'729) % kMembers + 1;
+          const std::string body = gen.document(gen.sale(lane, seq, member));
+          const auto a = std::chrono::steady_clock::now();
+          try {
+            const Post p = post(s, signer, body);
+            if (p.status != 200 || p.body.find("\"status\":\"stored\"") == std::string::npos) {
+              ++errors;
+              std::lock_guard lock(errMu);
+              if (firstError.empty()) firstError = std::to_string(p.status) + " " + p.body.substr(0, 300);
+            }
+          } catch (const std::exception& e) {
+            ++errors;
+            s.reset();
+            std::lock_guard lock(errMu);
+            if (firstError.empty()) firstError = e.what();
+          }
+          lat[ci].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
+          sent[ci] = seq;
+        }
+        clientCpu[ci] = threadCpuSeconds() - cpuStart;
+      });
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(seconds));
+    stop = true;
+    for (auto& t : clients) t.join();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double processCpu = processCpuSeconds() - cpu0, machineCpu = machineCpuSeconds() - machine0;
+    double load = 0;
+    std::ifstream("/proc/loadavg") >> load;
+
+    // Resend a sample: each must be a duplicate (200, nothing written).
+    std::int64_t resent = 0, resentDuplicates = 0;
+    {
+      RequestSigner signer("lane-9-1", *fromHex(kSecretHex), clock);
+      Poco::Net::HTTPClientSession s("127.0.0.1", port);
+      for (std::int64_t seq = 1; seq <= std::min<std::int64_t>(sent[0], 500); ++seq) {
+        const std::int64_t member = (seq * 7919) % kMembers + 1;
+        const Post p = post(s, signer, gen.document(gen.sale("100", seq, member)));
+        ++resent;
+        if (p.status == 200 && p.body.find("\"duplicates\":1") != std::string::npos) ++resentDuplicates;
+      }
+    }
+    (*svc)->stop();
+
+    std::int64_t posted = 0;
+    for (auto n : sent) posted += n;
+    pqxx::connection c(url);
+    pqxx::read_transaction tx(c);
+    const auto counts = tx.exec1(
+        "SELECT (SELECT count(*) FROM transactions WHERE source <> 'history'), "
+        "(SELECT count(DISTINCT (org_id, store_id, workstation_id, business_day, sequence_no)) FROM transactions "
+        "  WHERE source <> 'history'), "
+        "(SELECT count(*) FROM transactions WHERE member_id = 0), "
+        "(SELECT count(*) FROM transaction_lines l JOIN transactions t USING (member_id, transaction_id) "
+        "  WHERE t.source <> 'history'), "
+        "(SELECT count(*) FROM transaction_lines WHERE product_id IS NULL), "
+        "(SELECT count(*) FROM quarantined_transactions)");
+    const auto txRows = counts[0].as<std::int64_t>(), keys = counts[1].as<std::int64_t>(),
+               anonymous = counts[2].as<std::int64_t>(), lineRows = counts[3].as<std::int64_t>(),
+               unmatched = counts[4].as<std::int64_t>(), quarantined = counts[5].as<std::int64_t>();
+    const bool exact = txRows == posted && keys == posted && lineRows == posted * lines && anonymous == 0 &&
+                       unmatched == 0 && quarantined == 0 && errors == 0 && resentDuplicates == resent;
+
+    std::vector<double> all;
+    for (const auto& v : lat) all.insert(all.end(), v.begin(), v.end());
+    std::sort(all.begin(), all.end());
+    auto pct = [&](double p) { return all[std::min(all.size() - 1, static_cast<std::size_t>(p * static_cast<double>(all.size())))]; };
+    double clientCpuTotal = 0;
+    for (double v : clientCpu) clientCpuTotal += v;
+    std::cerr << "bench_pos_ingest: posted " << posted << " sales in " << elapsed << " s, " << errors
+              << " errors" << (firstError.empty() ? "" : " (first: " + firstError + ")") << "; database: " << txRows
+              << " transactions (" << keys << " distinct keys, " << anonymous << " anonymous), " << lineRows
+              << " lines (" << unmatched << " without product), " << quarantined << " quarantined; resent "
+              << resent << " -> " << resentDuplicates << " duplicates; " << (exact ? "EXACT" : "MISMATCH") << "\n"
+              << "  cpu: clients " << clientCpuTotal / elapsed << " cores, service " << (processCpu - clientCpuTotal) / elapsed
+              << " cores, rest of machine (PostgreSQL + others) " << (machineCpu - processCpu) / elapsed << " cores\n";
+    bench::writeResult("pos_ingest",
+                       {{"transactions_per_s", static_cast<double>(posted) / elapsed},
+                        {"lines_per_s", static_cast<double>(posted * lines) / elapsed},
+                        {"p50_ms", pct(0.50)},
+                        {"p99_ms", pct(0.99)},
+                        {"p999_ms", pct(0.999)},
+                        {"transactions", static_cast<double>(posted)},
+                        {"rows_transactions", static_cast<double>(txRows)},
+                        {"rows_lines", static_cast<double>(lineRows)},
+                        {"rows_exact", exact ? 1.0 : 0.0},
+                        {"errors", static_cast<double>(errors)},
+                        {"clients", nClients},
+                        {"db_pool", pool},
+                        {"lines_per_transaction", lines},
+                        {"client_cpu_core_fraction", clientCpuTotal / elapsed},
+                        {"service_cpu_core_fraction", (processCpu - clientCpuTotal) / elapsed},
+                        {"rest_cpu_core_fraction", (machineCpu - processCpu) / elapsed},
+                        {"load_avg_1m", load}});
+    if (!exact) rc = 1;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_pos_ingest: " << e.what() << "\n";
+    rc = 1;
+  }
+  try {
+    pqxx::connection admin(base);
+    pqxx::nontransaction nt(admin);
+    nt.exec("DROP DATABASE IF EXISTS " + admin.quote_name(dbName) + " WITH (FORCE)");
+  } catch (...) {  // a leftover scratch database is harmless on a throwaway cluster
+  }
+  return rc;
+}
