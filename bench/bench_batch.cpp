@@ -2,10 +2,14 @@
 // (every member recomputed, coupons issued for six campaigns), timed, with the batch's own peak
 // RSS.
 //
-// AISLE_BENCH_MEMBERS (default 50000) members over AISLE_BENCH_DAYS (default 90) days. With no data
-// set loaded the generator uses its built-in catalogue (500 products); with AISLE_BENCH_CATALOG=cj
-// the Complete Journey catalogue is loaded first (92k products, its basket and visit
-// distributions). The database is a scratch one next to AISLE_DB, dropped at the end unless
+//   bench_batch [--members N] [--products P] [--lines L | --days D]
+// (or AISLE_BENCH_MEMBERS / _PRODUCTS / _LINES / _DAYS). Defaults: 50,000 members, 20,000 products,
+// 50 lines a member (the shape, 1/20 of its size: ~4 min); the full target is
+// `--members 1000000 --products 20000 --lines 50000000` (about an hour with generation). --lines
+// picks the history length: the generator's lines per member and day are measured on 500 drawn
+// members, then the days that give L lines are used (the report has the real count). With
+// AISLE_BENCH_CATALOG=cj the Complete Journey catalogue is loaded first instead of the built-in
+// one. The database is a scratch one next to AISLE_DB, dropped at the end unless
 // AISLE_BENCH_KEEP=1.
 #include <sys/resource.h>
 
@@ -20,6 +24,7 @@
 #include "aisle/common/migrate.h"
 #include "aisle/common/pg.h"
 #include "aisle/engine/batch.h"
+#include "aisle/engine/generator.h"
 #include "aisle/engine/loader.h"
 #include "bench_result.h"
 
@@ -43,9 +48,33 @@ double peakRssMb() {
   return 0;
 }
 
+// The 1-minute load average: other work on the machine skews every figure.
+double load1() {
+  double v = 0;
+  std::ifstream("/proc/loadavg") >> v;
+  return v;
+}
+
 // Resets the peak RSS so it measures the batch alone, not the generator before it.
 void resetPeakRss() {
   std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+// Days of history that give about `linesPerMember` lines, measured on the generator itself.
+int daysFor(double linesPerMember, int products) {
+  const auto perMember = [&](int days) {
+    GeneratorParams p;
+    p.days = days;
+    const SyntheticGenerator g(builtInDistributions(products), p);
+    double n = 0;
+    for (int i = 0; i < 500; ++i)
+      for (const auto& t : g.member(i).trips) n += static_cast<double>(t.lines.size());
+    return n / 500;
+  };
+  int days = 90;
+  for (int round = 0; round < 3; ++round)
+    days = std::max(1, static_cast<int>(std::lround(days * linesPerMember / perMember(days))));
+  return days;
 }
 
 double secondsSince(std::chrono::steady_clock::time_point t) {
@@ -54,14 +83,33 @@ double secondsSince(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
   const char* base = std::getenv("AISLE_DB");
   if (!base || !*base) {
     std::cerr << "bench_batch: set AISLE_DB (a scratch database is created next to it)\n";
     return 2;
   }
-  const long members = envLong("AISLE_BENCH_MEMBERS", 50000);
-  const int days = static_cast<int>(envLong("AISLE_BENCH_DAYS", 90));
+  long members = envLong("AISLE_BENCH_MEMBERS", 50000);
+  long products = envLong("AISLE_BENCH_PRODUCTS", 20000);
+  long lines = envLong("AISLE_BENCH_LINES", 0);
+  int days = static_cast<int>(envLong("AISLE_BENCH_DAYS", 0));
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const long v = std::atol(argv[i + 1]);  // NOLINT: a bench knob, not input
+    if (flag == "--members") members = v;
+    else if (flag == "--products") products = v;
+    else if (flag == "--lines") lines = v;
+    else if (flag == "--days") days = static_cast<int>(v);
+    else {
+      std::cerr << "usage: bench_batch [--members N] [--products P] [--lines L | --days D]\n";
+      return 2;
+    }
+  }
+  if (days <= 0)
+    days = daysFor(static_cast<double>(lines > 0 ? lines : 50 * members) / static_cast<double>(members),
+                   static_cast<int>(products));
+  std::cerr << "bench_batch: " << members << " members, " << products << " products, " << days
+            << " days\n";
   const bool keep = envLong("AISLE_BENCH_KEEP", 0) == 1;
   const char* catalogEnv = std::getenv("AISLE_BENCH_CATALOG");
   const bool cj = catalogEnv && std::string(catalogEnv) == "cj";
@@ -89,15 +137,18 @@ int main() {
     g.members = members;
     g.days = days;
     g.seed = 1;
+    g.catalogProducts = static_cast<int>(products);
     g.progress = progress.get();
+    const double loadBefore = load1();
     const auto genStart = std::chrono::steady_clock::now();
     auto gen = generateSynthetic(c, g);
     if (!gen) throw std::runtime_error(gen.message());
     const double generateSeconds = secondsSince(genStart);
+    const double loadAfterGenerate = load1();
 
     // Six campaigns over the most bought categories (ids read here: they depend on the catalogue).
     std::vector<std::int64_t> cats;
-    std::int64_t products = 0;
+    std::int64_t productsBought = 0;
     {
       pqxx::read_transaction tx(c);
       for (const auto& r : tx.exec(
@@ -105,8 +156,8 @@ int main() {
                "WHERE p.category_id IS NOT NULL AND l.member_id >= 1000000000 "
                "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 6"))
         cats.push_back(r[0].as<std::int64_t>());
-      products = tx.exec1("SELECT count(DISTINCT product_id) FROM transaction_lines")[0]
-                     .as<std::int64_t>();
+      productsBought = tx.exec1("SELECT count(DISTINCT product_id) FROM transaction_lines")[0]
+                           .as<std::int64_t>();
     }
     const fs::path file = fs::temp_directory_path() / (dbName + ".toml");
     {
@@ -139,15 +190,23 @@ int main() {
         {
             {"members_count", static_cast<double>(report->members)},
             {"lines_count", static_cast<double>(report->lines)},
-            {"products_count", static_cast<double>(products)},
+            {"products_count", static_cast<double>(productsBought)},
+            {"catalog_products_count", static_cast<double>(products)},
+            {"days_count", static_cast<double>(days)},
             {"generate_s", generateSeconds},
             {"batch_s", batchSeconds},
             {"read_s", report->readSeconds},
             {"fit_s", report->fitSeconds},
             {"members_write_s", report->memberSeconds},
+            {"compute_worker_s", report->computeSeconds},
+            {"model_write_worker_s", report->modelWriteSeconds},
+            {"coupon_write_worker_s", report->couponWriteSeconds},
             {"members_per_s", 1.0 / perMember},
             {"lines_per_s", static_cast<double>(report->lines) / batchSeconds},
             {"rss_mb", rss},
+            {"load1_start", loadBefore},
+            {"load1_after_generate", loadAfterGenerate},
+            {"load1_end", load1()},
             {"coupons_count", static_cast<double>(report->couponsIssued)},
             {"product_models_count", static_cast<double>(report->productModels)},
             // Linear in members and lines (every phase streams or chunks): 1M members, 50 lines

@@ -230,6 +230,9 @@ class Handler final : public Poco::Net::HTTPRequestHandler {
     } else {
       try {
         resp = s_.router.dispatch(req);
+      } catch (const Unavailable& e) {
+        resp = Response::error(503, e.what());
+        resp.headers.emplace_back("Retry-After", std::to_string(e.retryAfterS));
       } catch (const std::exception& e) {
         // A handler bug must not take the server down or leak internals to the caller.
         s_.log.error(std::string("handler for ") + routeLabel + " failed: " + e.what());

@@ -88,6 +88,18 @@ void readDaemon(ConfigReader& r, GatewayConfig& cfg) {
   r.duration("uplink.timeout", d.timeout, milliseconds(100), milliseconds(120'000));
   r.duration("uplink.retry_initial", d.retryInitial, milliseconds(10), milliseconds(60'000));
   r.duration("uplink.retry_max", d.retryMax, milliseconds(10), milliseconds(3'600'000));
+  r.duration("heartbeat.interval", d.heartbeatInterval, milliseconds(0), milliseconds(3'600'000));
+  r.choice("lan.role", d.lanRole, {"both", "scanner", "hub"});
+  r.string("lan.hub_url", d.lanHubUrl);
+  if (!d.lanHubUrl.empty() && d.lanHubUrl.rfind("http://", 0) != 0 && d.lanHubUrl.rfind("https://", 0) != 0) {
+    r.problem("lan.hub_url", "must start with http:// or https://");
+  }
+  r.string("lan.key_file", d.lanKeyFile);
+  r.string("lan.key_credential", d.lanKeyCredential);
+  if (!d.lanKeyFile.empty() && !d.lanKeyCredential.empty()) {
+    r.problem("lan.key_credential", "give either key_file or key_credential, not both");
+  }
+  r.duration("lan.interval", d.lanInterval, milliseconds(100), milliseconds(10'000));
   r.string("spool.dir", d.spoolDir);
   r.integer("spool.max_mb", d.spoolMaxMb, 1, 16384);
   std::string fsync = toString(d.fsync);
@@ -194,6 +206,8 @@ constexpr FleetOwnedKey kFleetOwned[] = {
     {"zones.switch_after", "the bundle's thresholds.hysteresis_time"},
     {"zones.exit_max", "the bundle's thresholds.exit_timeout"},
     {"privacy.ibeacon_uuids", "the bundle's fobs plans"},
+    {"lan.role", "the bundle's gateways.role"},
+    {"lan.hub_url", "the bundle's hub gateways.address"},
     {"scanner.", "the bundle's gateways"},
     {"beacon.", "the bundle's fixed beacons"},
 };
@@ -235,7 +249,10 @@ Status checkDaemonConfig(const GatewayConfig& cfg) {
   need(!d.secretFile.empty() || !d.secretCredential.empty(), "uplink.secret_file",
        "required to run the daemon (or uplink.secret_credential)");
   need(!d.spoolDir.empty(), "spool.dir", "must not be empty");
-  if (!cfg.zones.scanners.empty()) {
+  need(d.lanRole != "scanner" || !d.lanHubUrl.empty(), "lan.hub_url", "required for lan.role = \"scanner\"");
+  need(d.lanRole == "both" || !d.lanKeyFile.empty() || !d.lanKeyCredential.empty(), "lan.key_file",
+       "required for lan.role = \"scanner\" or \"hub\" (or lan.key_credential)");
+  if (!cfg.zones.scanners.empty() && d.lanRole != "hub") {  // a hub-only Pi scans nothing itself
     bool listed = false;
     for (const ScannerSpec& s : cfg.zones.scanners) listed = listed || s.id == d.scanner;
     need(listed, "gateway.scanner", "the local scanner must be one of the [scanner.*] ids");

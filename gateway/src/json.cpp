@@ -48,6 +48,12 @@ JsonObjectWriter& JsonObjectWriter::field(std::string_view k, bool value) {
   return *this;
 }
 
+JsonObjectWriter& JsonObjectWriter::raw(std::string_view k, std::string_view json) {
+  key(k);
+  out_.append(json);
+  return *this;
+}
+
 namespace {
 
 void skipSpace(std::string_view t, std::size_t& pos) {

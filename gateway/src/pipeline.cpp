@@ -36,6 +36,7 @@ std::string_view adapterStateName(AdapterState state) {
     case AdapterState::Absent: return "absent";
     case AdapterState::Off: return "off";
     case AdapterState::Discovering: return "discovering";
+    case AdapterState::NotScanning: return "not-scanning";
   }
   return "?";
 }
@@ -101,24 +102,43 @@ bool PrivacyPolicy::allows(const Advert& a, const std::string& id) const {
   return beaconIds.contains(id);
 }
 
-AdvertPipeline::AdvertPipeline(std::string scanner, PrivacyPolicy policy, ZoneTracker& tracker,
+AdvertPipeline::AdvertPipeline(std::string scanner, PrivacyPolicy policy, SightingSink& tracker,
                                const Clock& clock)
     : scanner_(std::move(scanner)), policy_(std::move(policy)), tracker_(&tracker), clock_(clock) {
   scratch_.reserve(64);
 }
 
-void AdvertPipeline::reset(PrivacyPolicy policy, ZoneTracker& tracker) {
+void AdvertPipeline::reset(PrivacyPolicy policy, SightingSink& tracker) {
   policy_ = std::move(policy);
   tracker_ = &tracker;
   // Interest depends on the policy: decide again from the next payload of each device.
   devices_.clear();
   stats_.devicesKnown = 0;
+  std::erase_if(telemetry_, [this](const auto& kv) { return !policy_.beaconIds.contains(kv.first); });
+}
+
+void AdvertPipeline::keepTelemetry(Device& d) {
+  // Only configured fixed beacons: a shopper's fob sending TLM must leave no trace here.
+  if (!d.tlmPending || !d.interest || !policy_.beaconIds.contains(d.beacon)) return;
+  telemetry_[d.beacon] = d.tlm;
+  d.tlmPending = false;
 }
 
 void AdvertPipeline::consider(Device& d, const Advert& a) {
   if (a.issue != DecodeIssue::None) ++stats_.malformedPayloads;
-  // TLM rides along with UID/EID frames of the same beacon: it must not change its identity.
-  if (a.kind == AdvertKind::None || a.kind == AdvertKind::EddystoneTlm) return;
+  // TLM rides along with the identity frames of the same beacon: it must not change its identity,
+  // but its battery and temperature belong to that identity.
+  if (a.kind == AdvertKind::EddystoneTlm) {
+    if (!a.hasTelemetry) return;
+    d.tlm.batteryMv = a.batteryMv;
+    d.tlm.hasTemperature = a.hasTemperature;
+    d.tlm.temperatureC = d.tlm.hasTemperature ? a.temperatureC() : 0.0;
+    d.tlm.tMs = clock_.nowUnixMs();
+    d.tlmPending = true;
+    keepTelemetry(d);
+    return;
+  }
+  if (a.kind == AdvertKind::None) return;
   d.decided = true;
   if (!isIdentityFrame(a.kind) || !beaconIdOf(a, scratch_) || !policy_.allows(a, scratch_)) {
     // UID/URL frames, and iBeacons/AltBeacons of no interest: known, but never forwarded.
@@ -127,6 +147,7 @@ void AdvertPipeline::consider(Device& d, const Advert& a) {
   }
   d.interest = true;
   d.beacon = scratch_;
+  keepTelemetry(d);
 }
 
 void AdvertPipeline::learnPayload(Device& d, const DeviceReport& r) {

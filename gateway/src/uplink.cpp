@@ -30,7 +30,9 @@ UplinkMetrics::UplinkMetrics(MetricsRegistry& r)
       spoolDepthRecords(r.gauge("aisle_gateway_spool_depth_records", "Spooled batches not yet delivered")),
       spoolDepthBytes(r.gauge("aisle_gateway_spool_depth_bytes", "Bytes of spool segments on disk")),
       spoolDropped(r.gauge("aisle_gateway_spool_dropped_records",
-                           "Batches dropped by the spool's size bound (cumulative, survives restarts)")) {}
+                           "Batches dropped by the spool's size bound (cumulative, survives restarts)")),
+      heartbeatsOk(r.counter("aisle_gateway_heartbeats_total", "Health reports to the engine", "result=\"ok\"")),
+      heartbeatsFailed(r.counter("aisle_gateway_heartbeats_total", "Health reports to the engine", "result=\"failed\"")) {}
 
 EventBatcher::EventBatcher(Spool& spool, UplinkOptions options, const Clock& clock, Logger log,
                            UplinkMetrics& metrics)
@@ -185,6 +187,67 @@ void UplinkSender::run() {
     }
     std::unique_lock lock(mu_);
     wake_.wait_for(lock, backoff_.next(), [this] { return stopping_; });
+  }
+}
+
+LatestWinsSender::LatestWinsSender(PostBatch post, Logger log, Counter& ok, Counter& failed)
+    : post_(std::move(post)), log_(std::move(log)), ok_(ok), failed_(failed) {}
+
+LatestWinsSender::~LatestWinsSender() { stop(); }
+
+void LatestWinsSender::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void LatestWinsSender::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void LatestWinsSender::submit(std::string body) {
+  {
+    std::lock_guard lock(mu_);
+    pending_ = std::move(body);
+    hasPending_ = true;
+  }
+  wake_.notify_all();
+}
+
+bool LatestWinsSender::sendPending() {
+  std::string body;
+  {
+    std::lock_guard lock(mu_);
+    if (!hasPending_) return false;
+    body.swap(pending_);
+    hasPending_ = false;
+  }
+  auto status = post_(body);
+  const bool ok = status && *status >= 200 && *status < 300;
+  if (ok) {
+    ok_.inc();
+    if (failing_.exchange(false)) log_.info("accepted again");
+    return true;
+  }
+  failed_.inc();
+  if (!failing_.exchange(true)) {
+    // One line when sending starts failing, not one per interval.
+    log_.warn("not accepted: " + (status ? "HTTP " + std::to_string(*status) : status.message()));
+  }
+  return true;
+}
+
+void LatestWinsSender::run() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [this] { return stopping_ || hasPending_; });
+      if (stopping_) return;
+    }
+    sendPending();
   }
 }
 

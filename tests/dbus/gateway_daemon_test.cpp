@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "../e2e/gateway_fake_engine.h"
 #include "aisle/common/http_client.h"
 #include "gateway_fake_bluez.h"
 
@@ -106,6 +107,89 @@ TEST(GatewayDaemonOnFakeBluez, NotifiesReadyServesHealthSpoolsEventsAndSurvivesA
   EXPECT_EQ(readFile(log).find("C0:FF"), std::string::npos);
   EXPECT_EQ(readFile(log).find("C0_FF"), std::string::npos);
   ::close(notifyFd);
+  fs::remove_all(dir);
+}
+
+// A fixed iBeacon that interleaves Eddystone-TLM: its battery and temperature reach /healthz,
+// /metrics and the signed heartbeat to the engine.
+TEST(GatewayDaemonOnFakeBluez, ReportsAFixedBeaconsTelemetryLocallyAndInTheHeartbeat) {
+  std::string why;
+  if (!testing::dbusmockAvailable(why)) GTEST_SKIP() << why;
+  testing::PrivateBus bus;
+  ASSERT_TRUE(bus.ok());
+  testing::FakeBluez bluez(bus.address());
+  ASSERT_TRUE(bluez.start());
+  bluez.addAdapter("hci0");
+  testing::FakeEngine engine(0, "gw-t", 3);
+
+  const fs::path dir = fs::temp_directory_path() / ("aisle-gw-tlm-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "key") << testing::kSecret;
+  std::ofstream(dir / "gw.conf")
+      << "[gateway]\nid = \"gw-t\"\nstore_id = 3\n[http]\nport = 0\n"
+      << "[beacon.entrance]\nid = \"ibeacon:F7826DA6-4FA2-4E98-8024-BC5B71E0893E:101:1\"\n"
+      << "[uplink]\nengine_url = \"http://127.0.0.1:" << engine.port() << "\"\nkey_id = \"" << testing::kKeyId
+      << "\"\nsecret_file = \"" << (dir / "key").string() << "\"\nbatch_max_delay = \"100ms\"\n"
+      << "[heartbeat]\ninterval = \"300ms\"\n"
+      << "[spool]\ndir = \"" << (dir / "spool").string() << "\"\nfsync = \"never\"\n";
+
+  const std::string binary = std::string(AISLE_BINARY_DIR) + "/gateway/aisleone-gateway";
+  const std::string cfg = (dir / "gw.conf").string();
+  const std::string log = (dir / "gw.log").string();
+  std::vector<std::string> envs{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()};
+  std::vector<char*> envp{envs[0].data(), nullptr};
+  const char* argv[] = {binary.c_str(), "run", "--config", cfg.c_str(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, const_cast<char**>(argv), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  std::uint16_t port = 0;
+  ASSERT_TRUE(testing::eventually([&] {
+    const std::string text = readFile(log);
+    const std::string marker = "health and metrics on http://127.0.0.1:";
+    const auto p = text.find(marker);
+    if (p != std::string::npos) port = static_cast<std::uint16_t>(std::stoi(text.substr(p + marker.size())));
+    return port != 0 && text.find("adapter state: discovering") != std::string::npos;
+  })) << readFile(log);
+  auto get = [&](const std::string& path) {
+    auto r = http::request("GET", "http://127.0.0.1:" + std::to_string(port) + path, {}, "", 2s);
+    return r ? r->body : std::string();
+  };
+
+  const std::vector<std::uint8_t> ibeacon{0x02, 0x15, 0xF7, 0x82, 0x6D, 0xA6, 0x4F, 0xA2, 0x4E, 0x98, 0x80, 0x24,
+                                          0xBC, 0x5B, 0x71, 0xE0, 0x89, 0x3E, 0x00, 0x65, 0x00, 0x01, 0xC5};
+  // TLM v0: 2950 mV, 4.5 C (a chiller aisle).
+  const std::vector<std::uint8_t> tlm{0x20, 0x00, 0x0B, 0x86, 0x04, 0x80, 0, 0, 0, 9, 0, 0, 0, 7};
+  const std::string dev = bluez.addDevice("hci0", "C0:FF:EE:00:00:0A");
+  std::map<std::uint16_t, sdbus::Variant> mfg{{0x004C, sdbus::Variant(ibeacon)}};
+  std::map<std::string, sdbus::Variant> service{{"0000feaa-0000-1000-8000-00805f9b34fb", sdbus::Variant(tlm)}};
+  bluez.emitAdvert(dev, {{"RSSI", sdbus::Variant(std::int16_t{-55})},
+                         {"ManufacturerData", sdbus::Variant(mfg)},
+                         {"ServiceData", sdbus::Variant(service)}});
+
+  const std::string id = "ibeacon:f7826da6-4fa2-4e98-8024-bc5b71e0893e:101:1";
+  const std::string expected = "{\"beacon\":\"" + id + "\",\"battery_mv\":2950,\"temperature_c\":4.5";
+  EXPECT_TRUE(testing::eventually([&] { return get("/healthz").find(expected) != std::string::npos; }))
+      << get("/healthz") << readFile(log);
+  const std::string metrics = get("/metrics");
+  EXPECT_NE(metrics.find("aisle_gateway_beacon_battery_mv{beacon=\"" + id + "\"} 2950"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("aisle_gateway_beacon_temperature_celsius{beacon=\"" + id + "\"} 4.5"), std::string::npos)
+      << metrics;
+  EXPECT_TRUE(testing::eventually([&] {
+    for (const auto& hb : engine.heartbeats()) {
+      if (hb.gatewayId == "gw-t" && hb.body.find(expected) != std::string::npos) return true;
+    }
+    return false;
+  })) << readFile(log);
+
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << readFile(log);
   fs::remove_all(dir);
 }
 

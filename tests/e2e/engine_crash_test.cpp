@@ -8,29 +8,18 @@
 //  - Bad JSON, an oversized body and an unsigned request get clear errors from the binary.
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <map>
-#include <mutex>
-#include <set>
-#include <sstream>
 #include <thread>
 
 #include "aisle/common/crypto.h"
 #include "aisle/common/hmac.h"
 #include "aisle/common/http.h"
 #include "aisle/common/http_client.h"
+#include "engine_process.h"
+#include "eventually.h"
 #include "pg_fixture.h"
-
-extern char** environ;
 
 namespace aisle {
 namespace {
@@ -40,105 +29,9 @@ using namespace std::chrono_literals;
 
 const std::string kMaster(32, 'K');
 
-template <typename Fn>
-bool eventually(Fn done, std::chrono::milliseconds timeout = 60s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
-
-// Receives the engine's webhook pushes; verifies the signature and records every Idempotency-Key.
-class FakeWebhook {
- public:
-  FakeWebhook() {
-    auto verifier = std::make_shared<RequestVerifier>(
-        [](const std::string& k) -> std::optional<std::string> {
-          if (k == "hook-key") return std::string("hook-secret-0123456789");
-          return std::nullopt;
-        },
-        clock_);
-    http::Router r;
-    r.add("POST", "/push", http::hmacAuthenticator(verifier), [this](const http::Request& q) {
-      std::lock_guard lock(mu_);
-      ++received_[q.header("idempotency-key").value_or("")];
-      return http::Response::json(200, "{}");
-    });
-    server_ = std::make_unique<http::Server>(std::move(r), http::ServerOptions{}, std::make_shared<MetricsRegistry>(),
-                                             Logger("hook", nullptr));
-    server_->start();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/push"; }
-  std::map<std::string, int> received() {
-    std::lock_guard lock(mu_);
-    return received_;
-  }
-
- private:
-  SystemClock clock_;
-  std::mutex mu_;
-  std::map<std::string, int> received_;
-  std::unique_ptr<http::Server> server_;
-};
-
-class EngineProcess {
- public:
-  EngineProcess(const fs::path& config, const fs::path& dir, const std::string& dbUrl, int run) {
-    out_ = dir / ("engine-" + std::to_string(run) + ".out");
-    log_ = dir / ("engine-" + std::to_string(run) + ".log");
-    const std::string binary = std::string(AISLE_BINARY_DIR) + "/coupon-engine/aisleone-coupon-engine";
-    const std::string cfg = config.string();
-    const char* argv[] = {binary.c_str(), "serve", "--config", cfg.c_str(), nullptr};
-    std::vector<std::string> envStrings;
-    for (char** e = environ; *e; ++e) {
-      if (std::string(*e).rfind("AISLE_DB=", 0) != 0) envStrings.emplace_back(*e);
-    }
-    envStrings.push_back("AISLE_DB=" + dbUrl);
-    std::vector<char*> env;
-    for (auto& s : envStrings) env.push_back(s.data());
-    env.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn(&pid_, argv[0], &actions, nullptr, const_cast<char**>(argv), env.data());
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~EngineProcess() { kill(SIGKILL); }
-  // The port from the engine's `{"listening":N}` line (it binds port 0).
-  std::uint16_t port() {
-    std::uint16_t port = 0;
-    eventually([&] {
-      std::ifstream in(out_);
-      std::string line;
-      const std::string marker = "{\"listening\":";
-      while (std::getline(in, line)) {
-        if (line.rfind(marker, 0) == 0) port = static_cast<std::uint16_t>(std::stoi(line.substr(marker.size())));
-      }
-      return port != 0;
-    });
-    return port;
-  }
-  void kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string logText() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  fs::path out_, log_;
-  pid_t pid_ = -1;
-};
+using testing::EngineProcess;
+using testing::eventually;
+using testing::FakeWebhook;
 
 class EngineReliability : public ::testing::Test {
  protected:

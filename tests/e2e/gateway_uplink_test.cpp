@@ -26,6 +26,8 @@
 #include "aisle/common/http_client.h"
 #include "aisle/gateway/config.h"
 #include "aisle/gateway/replay.h"
+#include "gateway_fake_engine.h"
+#include "gateway_process.h"
 
 extern char** environ;
 
@@ -35,152 +37,13 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-constexpr const char* kKeyId = "gw-e2e-key";
-constexpr const char* kSecret = "0123456789abcdef0123456789abcdef";
+using testing::eventIdsIn;
+using testing::FakeEngine;
+using testing::kKeyId;
+using testing::kSecret;
 
-// Polls until `done` or the deadline: the daemon is another process, its state is only visible
-// through its HTTP endpoints and the engine's records.
-template <typename Fn>
-bool eventually(Fn done, std::chrono::milliseconds timeout = 30s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
-
-std::vector<std::string> eventIdsIn(const std::string& body) {
-  std::vector<std::string> ids;
-  const std::string key = "\"event_id\":\"";
-  for (std::size_t p = body.find(key); p != std::string::npos; p = body.find(key, p + 1)) {
-    const std::size_t start = p + key.size();
-    ids.push_back(body.substr(start, body.find('"', start) - start));
-  }
-  return ids;
-}
-
-class FakeEngine {
- public:
-  explicit FakeEngine(std::uint16_t port = 0) { start(port); }
-  void start(std::uint16_t port) {
-    auto verifier = std::make_shared<RequestVerifier>(
-        [](const std::string& key) -> std::optional<std::string> {
-          if (key == kKeyId) return std::string(kSecret);
-          return std::nullopt;
-        },
-        clock_);
-    http::Router router;
-    router.add("POST", "/v1/proximity/events", http::hmacAuthenticator(verifier), [this](const http::Request& r) {
-      std::lock_guard lock(mu_);
-      ++requests_;
-      if (down_) return http::Response::error(503, "engine down for the test");
-      if (r.body.find("\"gateway_id\":\"gw-e2e\"") == std::string::npos ||
-          r.body.find("\"store_id\":7") == std::string::npos) {
-        ++badBodies_;
-        return http::Response::error(400, "bad batch");
-      }
-      for (auto& id : eventIdsIn(r.body)) received_.push_back(std::move(id));
-      return http::Response::json(200, "{\"accepted\":true}");
-    });
-    http::ServerOptions o;
-    o.port = port;
-    server_ = std::make_unique<http::Server>(std::move(router), o, std::make_shared<MetricsRegistry>(),
-                                             Logger("fake-engine", std::make_shared<MemorySink>()));
-    server_->start();
-    port_ = server_->port();
-  }
-  void stop() {
-    server_->stop();
-    server_.reset();
-  }
-  void setDown(bool down) {
-    std::lock_guard lock(mu_);
-    down_ = down;
-  }
-  std::vector<std::string> received() {
-    std::lock_guard lock(mu_);
-    return received_;
-  }
-  int requests() {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-  int badBodies() {
-    std::lock_guard lock(mu_);
-    return badBodies_;
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  SystemClock clock_;
-  std::mutex mu_;
-  bool down_ = false;
-  int requests_ = 0;
-  int badBodies_ = 0;
-  std::vector<std::string> received_;
-  std::unique_ptr<http::Server> server_;
-  std::uint16_t port_ = 0;
-};
-
-class GatewayProcess {
- public:
-  GatewayProcess(const fs::path& config, const fs::path& log) : log_(log) {
-    const std::string binary = std::string(AISLE_BINARY_DIR) + "/gateway/aisleone-gateway";
-    const std::string cfg = config.string();
-    const char* argv[] = {binary.c_str(), "run", "--config", cfg.c_str(), nullptr};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn(&pid_, argv[0], &actions, nullptr, const_cast<char**>(argv), environ);
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~GatewayProcess() { kill(SIGKILL); }
-  // The health port, from the daemon's own log line (it binds port 0).
-  std::uint16_t healthPort() {
-    std::uint16_t port = 0;
-    eventually([&] {
-      std::ifstream in(log_);
-      std::string line;
-      const std::string marker = "health and metrics on http://127.0.0.1:";
-      while (std::getline(in, line)) {
-        if (auto p = line.find(marker); p != std::string::npos) port = static_cast<std::uint16_t>(std::stoi(line.substr(p + marker.size())));
-      }
-      return port != 0;
-    });
-    return port;
-  }
-  std::string health() {
-    if (port_ == 0) port_ = healthPort();
-    auto r = http::request("GET", "http://127.0.0.1:" + std::to_string(port_) + "/healthz", {}, "", 2s);
-    return r ? r->body : "";
-  }
-  long healthNumber(const std::string& field) {
-    const std::string h = health();
-    const std::string key = "\"" + field + "\":";
-    const auto p = h.find(key);
-    return p == std::string::npos ? -1 : std::stol(h.substr(p + key.size()));
-  }
-  int kill(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  std::string logText() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
- private:
-  fs::path log_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
-};
+using testing::eventually;
+using testing::GatewayProcess;
 
 // Beacons wandering between two scanners, heard once a second per visit, with gaps long enough
 // for exits: a few hundred enter/dwell/exit events in a few simulated hours.
@@ -260,7 +123,8 @@ class GatewayUplink : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  fs::path writeConfig(const std::string& name, std::uint16_t enginePort, const fs::path& sightings) {
+  fs::path writeConfig(const std::string& name, std::uint16_t enginePort, const fs::path& sightings,
+                       const std::string& extra = "") {
     const fs::path p = dir_ / name;
     std::ofstream(p) << "[gateway]\nid = \"gw-e2e\"\nstore_id = 7\n"
                      << "[source]\nkind = \"sightings\"\nsightings = \"" << sightings.string() << "\"\n"
@@ -268,7 +132,8 @@ class GatewayUplink : public ::testing::Test {
                      << "[uplink]\nengine_url = \"http://127.0.0.1:" << enginePort << "\"\nkey_id = \"" << kKeyId
                      << "\"\nsecret_file = \"" << (dir_ / "uplink.key").string() << "\"\n"
                      << "batch_max_delay = \"200ms\"\nretry_initial = \"20ms\"\nretry_max = \"200ms\"\ntimeout = \"2s\"\n"
-                     << "[spool]\ndir = \"" << (dir_ / "spool").string() << "\"\nmax_mb = 4\nfsync = \"never\"\n";
+                     << "[spool]\ndir = \"" << (dir_ / "spool").string() << "\"\nmax_mb = 4\nfsync = \"never\"\n"
+                     << extra;
     return p;
   }
   fs::path writeSightings(const std::string& name, const std::string& text) {
@@ -345,6 +210,39 @@ TEST_F(GatewayUplink, AGatewayKilledDuringTheOutageLosesNothingItHadSpooled) {
       << engine.received().size() << " of " << expected.size() << "\n" << gw.logText();
   EXPECT_EQ(dedupe(engine.received()), expected);
   EXPECT_EQ(gw.kill(SIGTERM), 0);
+}
+
+TEST_F(GatewayUplink, SignedHeartbeatsCarryTheHealthAndAHungHeartbeatNeverDelaysEvents) {
+  FakeEngine engine;
+  const fs::path sightings = writeSightings("a.jsonl", "");
+  const fs::path config = writeConfig("gw.conf", engine.port(), sightings, "[heartbeat]\ninterval = \"300ms\"\n");
+  GatewayProcess gw(config, dir_ / "gw.log");
+  // One at start, then one per interval; each passed the engine's HMAC check to be recorded.
+  ASSERT_TRUE(eventually([&] { return engine.heartbeats().size() >= 3; })) << gw.logText();
+  for (const auto& hb : engine.heartbeats()) {
+    EXPECT_EQ(hb.gatewayId, "gw-e2e");
+    for (const char* field : {"\"gateway_id\":\"gw-e2e\"", "\"adapter\":\"discovering\"", "\"adverts_per_s\":",
+                              "\"spool_depth_records\":0", "\"spool_dropped\":0", "\"fixed_beacons_tlm\":[]"}) {
+      EXPECT_NE(hb.body.find(field), std::string::npos) << field << " missing in " << hb.body;
+    }
+  }
+
+  // The engine's heartbeat endpoint hangs; events must still flow on their own connection.
+  engine.holdHeartbeats(true);
+  const int started = engine.heartbeatsStarted();
+  ASSERT_TRUE(eventually([&] { return engine.heartbeatsStarted() > started; }));
+  const std::string text = makeSightings(4, 20, startMs_);
+  const auto expected = expectedEventIds(config, text);
+  ASSERT_GT(expected.size(), 50u);
+  std::ofstream(sightings, std::ios::app) << text;
+  ASSERT_TRUE(eventually([&] { return dedupe(engine.received()).size() >= expected.size(); }))
+      << engine.received().size() << " of " << expected.size() << "\n" << gw.logText();
+  EXPECT_EQ(dedupe(engine.received()), expected);
+  EXPECT_EQ(engine.heartbeatsStarted(), started + 1);  // latest wins: no pile-up behind the hung one
+  engine.holdHeartbeats(false);
+  const std::size_t before = engine.heartbeats().size();
+  EXPECT_TRUE(eventually([&] { return engine.heartbeats().size() > before + 1; }));
+  EXPECT_EQ(gw.kill(SIGTERM), 0) << gw.logText();
 }
 
 }  // namespace

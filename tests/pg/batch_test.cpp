@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <algorithm>
 #include <random>
 #include <set>
 #include <thread>
@@ -241,9 +243,67 @@ TEST_F(Batch, IssuesUniqueUnguessableCodesWithReasonsAndWritesTheModels) {
   EXPECT_GT(models[0][0].as<int>(), 400);
   EXPECT_EQ(models[0][1].as<int>(), models[0][0].as<int>());
   EXPECT_EQ(models[0][2].as<int>(), models[0][0].as<int>());
+  // expected_next_at is the next purchase given none up to the run's day: never in its past.
+  EXPECT_EQ(query("SELECT count(*) FROM member_product_models WHERE expected_next_at < "
+                  "'2018-01-01T00:00:00Z'")[0][0]
+                .as<int>(),
+            0);
+  EXPECT_EQ(query("SELECT count(*) FROM member_category_models WHERE expected_next_at < "
+                  "'2018-01-01T00:00:00Z'")[0][0]
+                .as<int>(),
+            0);
   const auto segments = query("SELECT count(DISTINCT segment), count(*) FROM member_profiles");
   EXPECT_EQ(segments[0][1].as<int>(), 400);
   EXPECT_GE(segments[0][0].as<int>(), 2);
+}
+
+TEST_F(Batch, IssuesBasketOffersOnlyToMembersWhoseTypicalBasketIsJustBelowTheThreshold) {
+  AISLE_REQUIRE_PG(db_);
+  // Each member's last 20 baskets (the batch's window), sorted by spend, from SQL: an independent
+  // computation of the median the batch uses (the upper one for an even count).
+  std::map<std::int64_t, std::int64_t> median;
+  for (const auto& r : query(
+           "WITH b AS (SELECT member_id, transaction_id, t.occurred_at, sum(amount_minor) AS s "
+           " FROM transactions t JOIN transaction_lines USING (member_id, transaction_id) "
+           " GROUP BY 1, 2, 3), "
+           "r AS (SELECT member_id, s, row_number() OVER (PARTITION BY member_id "
+           " ORDER BY occurred_at DESC, transaction_id DESC) AS rn FROM b) "
+           "SELECT member_id, (array_agg(s ORDER BY s))[count(*) / 2 + 1] FROM r WHERE rn <= 20 "
+           "GROUP BY 1 HAVING count(*) >= 3")) {
+    median[r[0].as<std::int64_t>()] = r[1].as<std::int64_t>();
+  }
+  std::vector<std::int64_t> medians;
+  for (const auto& [m, v] : median) medians.push_back(v);
+  std::sort(medians.begin(), medians.end());
+  // Threshold at the 70th percentile of typical baskets: some members below it, some above.
+  const std::int64_t threshold = medians[medians.size() * 7 / 10];
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("aisle-batch-basket-" + std::to_string(std::random_device{}()) + ".toml");
+  files_.push_back(path);
+  std::ofstream(path) << "[[campaign]]\nid = 3\nname = \"spend and save\"\ntype = \"amount_off\"\n"
+                      << "amount_off = \"2.00\"\ntarget = { basket_min_spend = \"" << threshold / 100
+                      << "." << (threshold % 100 < 10 ? "0" : "") << threshold % 100
+                      << "\" }\nvalid_from = 2017-12-01\nvalid_to = 2018-03-01\n";
+  const auto report = run(path.string());
+  std::size_t near = 0;
+  for (const auto& [m, v] : median) near += v < threshold && v >= threshold * 0.6;
+  ASSERT_GT(near, 0u);
+  // Nothing else competes for the member's slots: every member near the threshold gets one.
+  EXPECT_EQ(report.couponsIssued, static_cast<std::int64_t>(near));
+  const auto coupons =
+      query("SELECT member_id, product_id IS NULL, value_minor, reason FROM coupons");
+  ASSERT_EQ(coupons.size(), near);
+  for (const auto& r : coupons) {
+    const auto m = r[0].as<std::int64_t>();
+    ASSERT_TRUE(median.count(m));
+    EXPECT_LT(median[m], threshold);
+    EXPECT_GE(static_cast<double>(median[m]), threshold * 0.6);
+    EXPECT_TRUE(r[1].as<bool>());
+    EXPECT_EQ(r[2].as<std::int64_t>(), 200);
+    EXPECT_NE(std::string(r[3].c_str()).find("on a basket of"), std::string::npos);
+  }
+  // A second run issues nothing new: the member has this basket coupon already.
+  EXPECT_EQ(run(path.string(), true).couponsIssued, 0);
 }
 
 }  // namespace

@@ -102,7 +102,7 @@ class RealtimeTest : public ::testing::Test {
     ro.masterKey = kMaster;
     ro.policy.quietStartMinute = ro.policy.quietEndMinute = 0;  // no quiet hours in these tests
     realtime = std::make_unique<RealtimeService>(*pool, clock, ro, Logger("r", nullptr), metrics,
-                                                 [this] { dispatcher->wake(); });
+                                                 [this](const std::string&) { dispatcher->wake(); });
     ASSERT_EQ(*realtime->rebuildEidResolver(), 1u);
     tokens = std::make_unique<AppTokens>("app-token-secret-0123456789", clock);
     limiter = std::make_unique<RateLimiter>(clock, 1000.0, 5000.0);
@@ -211,6 +211,29 @@ TEST_F(RealtimeTest, AnEidSightingAtTheHealthAisleIsPushedOnceThroughFcmWithTheT
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(fcm->sent().size(), 1u);
   EXPECT_EQ(count("SELECT count(*) FROM proximity_events"), 1);
+}
+
+TEST_F(RealtimeTest, AMembersSecondEventInOneBatchSeesTheFirstOnesPushAndARepeatedEventIsStoredOnce) {
+  // One batch: member 7 dwells at the health aisle twice (the zone cap is one per visit), the
+  // gateway repeats the first event verbatim, and member 8's fob enters. The batch is decided in
+  // rounds with one read and one write each; a member's later events go to a later round.
+  const std::string t = std::to_string(clock.nowUnixMs());
+  auto event = [&](const std::string& id, const std::string& type, const std::string& zone, const std::string& beacon) {
+    return "{\"event_id\":\"" + id + "\",\"type\":\"" + type + "\",\"zone\":\"" + zone + "\",\"beacon\":\"" + beacon +
+           "\",\"t_ms\":" + t + ",\"confidence\":0.9}";
+  };
+  const std::string fob = "ibeacon:F7826DA6-4FA2-4E98-8024-BC5B71E0893E:1:2";
+  auto r = post("{\"gateway_id\":\"gw-1\",\"store_id\":1,\"events\":[" + event("b-1", "dwell", "health", eidBeacon()) + "," +
+                event("b-1", "dwell", "health", eidBeacon()) + "," + event("b-2", "dwell", "health", eidBeacon()) + "," +
+                event("b-3", "enter", "", fob) + "]}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, "{\"accepted\":3,\"duplicates\":1,\"unresolved\":0,\"pushes\":1}");
+  EXPECT_EQ(count("SELECT count(*) FROM trigger_decisions WHERE member_id = 7 AND event_id = 'b-1' AND action = 'push'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM trigger_decisions WHERE member_id = 7 AND event_id = 'b-2' AND action = 'none' "
+                  "AND reason = 'already pushed in this zone during this visit'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM trigger_decisions WHERE member_id = 8 AND reason = 'no push consent'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM proximity_events"), 3);
+  EXPECT_EQ(waitForFcm(1).size(), 1u);
 }
 
 TEST_F(RealtimeTest, EveryDecisionIsLoggedWithItsReasonIncludingWhyNothingWasSent) {

@@ -4,6 +4,7 @@
 
 #include "aisle/common/parse.h"
 #include "aisle/engine/api.h"
+#include "database_guard.h"
 
 namespace aisle::engine {
 
@@ -44,7 +45,9 @@ http::Authenticator AppTokens::authenticator() const {
 }
 
 void addRealtimeRoutes(http::Router& router, ApiDeps d) {
-  router.add("POST", "/v1/proximity/events", http::hmacAuthenticator(d.gatewayVerifier), [d](const http::Request& r) {
+  // A gateway key's secret is read from the database on first use: its authenticator is guarded too.
+  const auto gatewayAuth = guarded(http::hmacAuthenticator(d.gatewayVerifier));
+  router.add("POST", "/v1/proximity/events", gatewayAuth, guarded([d](const http::Request& r) {
     auto batch = parseProximityBatch(r.body, d.clock.nowUnixMs());
     if (!batch) return http::Response::error(400, batch.message());
     // Rate limits count events, not requests: a gateway flushing its spool sends large batches.
@@ -56,9 +59,9 @@ void addRealtimeRoutes(http::Router& router, ApiDeps d) {
     auto out = d.realtime.ingest(*batch, r.principal);
     if (!out) return http::Response::error(403, out.message());
     return http::Response::json(200, out->json());
-  });
+  }));
 
-  router.add("POST", "/v1/gateways/{id}/heartbeat", http::hmacAuthenticator(d.gatewayVerifier), [d](const http::Request& r) {
+  router.add("POST", "/v1/gateways/{id}/heartbeat", gatewayAuth, guarded([d](const http::Request& r) {
     // Stored as jsonb: only a JSON object is accepted, so the operators' view can rely on its shape.
     try {
       auto v = Poco::JSON::Parser().parse(r.body);
@@ -69,15 +72,15 @@ void addRealtimeRoutes(http::Router& router, ApiDeps d) {
     auto st = d.realtime.heartbeat(r.params.at("id"), r.principal, r.body);
     if (!st) return http::Response::error(403, st.message());
     return http::Response::json(200, "{\"ok\":true}");
-  });
+  }));
 
-  router.add("POST", "/v1/proximity/sightings", d.tokens.authenticator(), [d](const http::Request& r) {
+  router.add("POST", "/v1/proximity/sightings", d.tokens.authenticator(), guarded([d](const http::Request& r) {
     auto s = parseAppSighting(r.body, d.clock.nowUnixMs());
     if (!s) return http::Response::error(400, s.message());
     auto out = d.realtime.ingestSighting(*s, std::stoll(r.principal));
     if (!out) return http::Response::error(400, out.message());
     return http::Response::json(200, out->json());
-  });
+  }));
 
   // The wallet page's live stream of new coupons: a member may open only their own.
   auto memberOnly = [auth = d.tokens.authenticator()](const http::Request& r) -> Result<std::string> {

@@ -407,6 +407,18 @@ void computeChunk(const Purchases& p, const Population& pop, const Catalog& cata
     in.segment = seg;
     in.ltvMinor = prof.ltvMinor;
     in.stores = p.stores[m];
+    // Spend of the last 20 baskets: the member's typical basket for basket campaigns.
+    {
+      constexpr std::size_t kRecentBaskets = 20;
+      const auto b = p.first[m];
+      auto l = p.first[m + 1];
+      while (l > b && in.basketSpendsMinor.size() < kRecentBaskets) {
+        const auto basket = p.basket[l - 1];
+        std::int64_t spend = 0;
+        for (; l > b && p.basket[l - 1] == basket; --l) spend += p.amount[l - 1];
+        in.basketSpendsMinor.push_back(spend);
+      }
+    }
 
     productEvents(p, pop, m, ev);
     categoryEvents(ev, pop, cev);
@@ -419,6 +431,13 @@ void computeChunk(const Purchases& p, const Population& pop, const Catalog& cata
         prior = pop.categoryIntervals.prior(pop.categoryOf[item]);
       if (prior.perUnitDays <= 0) prior = pop.productIntervals.globalPrior();
       const auto est = estimateReplenishment(s, prior, pop.productParams);
+      // expected_next_at: the next purchase given none up to today (the conditional median of
+      // the gap distribution: the product's own with enough gaps, else its category's, else all).
+      IntervalPrior shape = pop.productIntervals.shape(productId, pop.productParams.minGapsForShape);
+      if (!shape.sortedGaps && pop.categoryOf[item] != 0)
+        shape = pop.categoryIntervals.shape(pop.categoryOf[item], pop.productParams.minGapsForShape);
+      if (!shape.sortedGaps) shape = pop.productIntervals.globalPrior();
+      const double nextDay = nextPurchaseDayGiven(est, shape, today, pop.productParams);
       const auto r = rankOf.find(item);
       const double affinity = r != rankOf.end() ? pop.affinityByRank[r->second] : pop.affinityTail;
       ProductModelRow row;
@@ -427,7 +446,7 @@ void computeChunk(const Purchases& p, const Population& pop, const Catalog& cata
       row.purchases = est.purchases;
       row.lastDay = est.lastDay;
       row.intervalDays = est.intervalDays;
-      row.expectedNextDay = static_cast<std::int32_t>(std::lround(est.expectedNextDay));
+      row.expectedNextDay = static_cast<std::int32_t>(std::lround(nextDay));
       row.confidence = est.confidence;
       row.affinity = affinity;
       row.explanation = replenishmentExplanation(est, today);
@@ -446,6 +465,8 @@ void computeChunk(const Purchases& p, const Population& pop, const Catalog& cata
       IntervalPrior prior = pop.categoryIntervals.prior(key);
       if (prior.perUnitDays <= 0) prior = pop.categoryIntervals.globalPrior();
       const auto est = estimateReplenishment(s, prior, pop.categoryParams);
+      IntervalPrior shape = pop.categoryIntervals.shape(key, pop.categoryParams.minGapsForShape);
+      if (!shape.sortedGaps) shape = pop.categoryIntervals.globalPrior();
       CategoryModelRow row;
       row.memberId = memberId;
       row.categoryId = key;
@@ -453,7 +474,8 @@ void computeChunk(const Purchases& p, const Population& pop, const Catalog& cata
       row.lastDay = est.lastDay;
       row.intervalDays = est.intervalDays;
       row.confidence = est.confidence;
-      row.expectedNextDay = static_cast<std::int32_t>(std::lround(est.expectedNextDay));
+      row.expectedNextDay = static_cast<std::int32_t>(
+          std::lround(nextPurchaseDayGiven(est, shape, today, pop.categoryParams)));
       out.categories.push_back(row);
     });
     // Explore items of the next-basket list (never bought): affinity only.
@@ -480,7 +502,9 @@ BatchReport processChunk(pqxx::connection& conn, const Purchases& p, const Popul
                          CodeSource& codes) {
   BatchReport report;
   MemberModels mm;
+  auto t = Steady::now();
   computeChunk(p, pop, catalog, chunk, today, o, mm);
+  report.computeSeconds = since(t);
   std::vector<std::int64_t> ids;
   for (auto m : chunk) ids.push_back(p.memberIds[m]);
   std::unordered_map<std::int64_t, std::size_t> pos;
@@ -499,7 +523,10 @@ BatchReport processChunk(pqxx::connection& conn, const Purchases& p, const Popul
     ++mm.offers[pos.at(member)].issuedPerCampaign[campaign];
   for (const auto& [member, purpose] : tx.consents())
     mm.offers[pos.at(member)].consents.insert(purpose);
+  t = Steady::now();
   tx.writeModels(mm.products, mm.categories, mm.profiles);
+  report.modelWriteSeconds = since(t);
+  t = Steady::now();
   report.productModels = static_cast<std::int64_t>(mm.products.size());
   report.categoryModels = static_cast<std::int64_t>(mm.categories.size());
 
@@ -541,6 +568,7 @@ BatchReport processChunk(pqxx::connection& conn, const Purchases& p, const Popul
   tx.writeCoupons(coupons, batchRun, nowMs);
   tx.addCampaignMembers(addressed, nowMs);
   tx.commit();
+  report.couponWriteSeconds = since(t);
   return report;
 }
 
@@ -559,7 +587,9 @@ std::string BatchReport::toJson() const {
     js << (r ? ", " : "") << affinityByRank[r];
   js << "], \"affinity_tail\": " << affinityTail << ", \"credibility_k\": " << credibility
      << ", \"read_s\": " << readSeconds << ", \"fit_s\": " << fitSeconds
-     << ", \"members_s\": " << memberSeconds << ", \"seconds\": " << seconds << "}";
+     << ", \"members_s\": " << memberSeconds << ", \"compute_s\": " << computeSeconds
+     << ", \"model_write_s\": " << modelWriteSeconds << ", \"coupon_write_s\": " << couponWriteSeconds
+     << ", \"seconds\": " << seconds << "}";
   return js.str();
 }
 
@@ -636,6 +666,9 @@ Result<BatchReport> runBatch(const std::string& conninfo, const BatchOptions& o,
         report.issuedValueMinor += r.issuedValueMinor;
         report.productModels += r.productModels;
         report.categoryModels += r.categoryModels;
+        report.computeSeconds += r.computeSeconds;
+        report.modelWriteSeconds += r.modelWriteSeconds;
+        report.couponWriteSeconds += r.couponWriteSeconds;
         if (o.progress) o.progress->advance(static_cast<std::int64_t>(chunk.size()));
       }
     } catch (const std::exception& e) {

@@ -142,7 +142,7 @@ CampaignSpec readCampaign(const Reader& r) {
   if (!target || target->size() != 1)
     r.fail("target",
            "expected one of { category = \"NAME\" }, { category_id = N }, { product = N }, "
-           "{ brand = \"B\" }, { products = [N, ...] }");
+           "{ brand = \"B\" }, { basket_min_spend = \"40.00\" }");
   const Reader t(*target, r.where());
   if (t.has("category")) {
     c.targetKind = TargetKind::Category;
@@ -157,8 +157,17 @@ CampaignSpec readCampaign(const Reader& r) {
   } else if (t.has("brand")) {
     c.targetKind = TargetKind::Brand;
     c.targetRef = t.text("brand");
+  } else if (t.has("basket_min_spend")) {
+    // "Spend X, get Y off the basket": the threshold travels in target_ref (minor units).
+    c.targetKind = TargetKind::Basket;
+    const auto threshold = t.money("basket_min_spend");
+    if (threshold <= 0) t.fail("basket_min_spend", "must be above 0");
+    c.targetRef = std::to_string(threshold);
+    // A percentage of a basket or a free item has no value the budget could reserve up front.
+    if (c.type != OfferType::AmountOff && c.type != OfferType::Points)
+      r.fail("type", "a basket offer is amount_off or points");
   } else {
-    r.fail("target", "unknown target kind (category, category_id, product, brand)");
+    r.fail("target", "unknown target kind (category, category_id, product, brand, basket_min_spend)");
   }
   c.validFromMs = r.timeMs("valid_from");
   c.validToMs = r.timeMs("valid_to");

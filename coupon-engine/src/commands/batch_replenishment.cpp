@@ -72,16 +72,21 @@ Result<std::vector<DatedPurchase>> readGroceries(const std::string& path) {
 }  // namespace
 
 int cmdEvaluateReplenishment(const Args& args, Io io) {
-  auto cl = CommandLine::parse(args, {"groceries", "completejourney", "cutoff-fraction"}, {});
+  auto cl = CommandLine::parse(args, {"groceries", "completejourney", "cutoff-fraction", "end-fraction"}, {});
   const auto usage = [&](const std::string& why) {
     io.err << "replenish: " << why << "\n"
            << "usage: aisleone-coupon-engine replenish (--groceries FILE | --completejourney DIR) "
-              "[--cutoff-fraction 0.75]\n";
+              "[--cutoff-fraction 0.75] [--end-fraction 1]\n";
     return 2;
   };
   if (!cl) return usage(cl.message());
   auto fraction = parseNumber<double>(cl->valueOr("cutoff-fraction", "0.75"), 0.05, 0.95);
   if (!fraction) return usage("--cutoff-fraction: " + fraction.message());
+  // --end-fraction drops the data after it: the validation split is --cutoff-fraction 0.5
+  // --end-fraction 0.75, which never sees the test period (after 0.75).
+  auto endFraction = parseNumber<double>(cl->valueOr("end-fraction", "1"), 0.05, 1.0);
+  if (!endFraction) return usage("--end-fraction: " + endFraction.message());
+  if (*endFraction <= *fraction) return usage("--end-fraction must be after --cutoff-fraction");
   Result<std::vector<DatedPurchase>> data = fail("give --groceries FILE or --completejourney DIR");
   if (auto g = cl->value("groceries"))
     data = readGroceries(*g);
@@ -97,6 +102,9 @@ int cmdEvaluateReplenishment(const Args& args, Io io) {
   const auto [lo, hi] = std::minmax_element(
       data->begin(), data->end(), [](const auto& a, const auto& b) { return a.day < b.day; });
   const auto cutoff = static_cast<std::int32_t>(lo->day + *fraction * (hi->day - lo->day));
+  const auto end = static_cast<std::int32_t>(lo->day + *endFraction * (hi->day - lo->day));
+  if (*endFraction < 1.0)
+    std::erase_if(*data, [&](const DatedPurchase& p) { return p.day >= end; });
   const auto t0 = std::chrono::steady_clock::now();
   const auto report = evaluateReplenishment(*data, cutoff);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -13,12 +13,12 @@ namespace aisle::engine {
 int printLoadResult(const Result<LoadReport>& result, bool json, const char* command, Io io);
 
 int cmdGenerate(const Args& args, Io io) {
-  auto cl = CommandLine::parse(args, {"members", "days", "seed", "end", "chunk"}, {"json"});
+  auto cl = CommandLine::parse(args, {"members", "days", "seed", "end", "chunk", "products"}, {"json"});
   const auto usage = [&](const std::string& why) {
     io.err << "generate: " << why << "\n"
            << "usage: aisleone-coupon-engine generate --members N --days D --seed S [--end "
               "YYYY-MM-DD] "
-              "[--chunk MEMBERS] [--json]\n";
+              "[--chunk MEMBERS] [--products N] [--json]\n";
     return 2;
   };
   if (!cl) return usage(cl.message());
@@ -32,6 +32,10 @@ int cmdGenerate(const Args& args, Io io) {
   if (!days) return usage("--days: " + days.message());
   if (!seed) return usage("--seed: " + seed.message());
   if (!chunk) return usage("--chunk: " + chunk.message());
+  // Size of the built-in catalogue, used only when no data set is loaded.
+  auto products = parseNumber<int>(cl->valueOr("products", "500"), 1, 1'000'000);
+  if (!products) return usage("--products: " + products.message());
+  o.catalogProducts = *products;
   o.members = *members;
   o.days = *days;
   o.seed = *seed;

@@ -66,7 +66,11 @@ int cmdServe(const Args& args, Io io) {
     RealtimeRepository::ensurePartitions(tx, 2);
     tx.commit();
   }
-  PgPool pool(cfg->database, static_cast<std::size_t>(cfg->dbPoolSize), log);
+  // One reconnect attempt per call, then the error: a request must not hold its thread (and a pool
+  // session) for seconds while PostgreSQL restarts. The API answers 503 and the caller retries; the
+  // dispatcher retries at its next poll.
+  PgPool pool(cfg->database, static_cast<std::size_t>(cfg->dbPoolSize), log, PgRetry{2, std::chrono::milliseconds(50),
+                                                                                    std::chrono::milliseconds(200)});
   const std::string masterKey = *fromHex(cfg->masterKeyHex);
 
   auto sse = std::make_shared<SseHub>();
@@ -90,7 +94,7 @@ int cmdServe(const Args& args, Io io) {
   ropt.policy = cfg->policy;
   ropt.visitWindowS = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(cfg->visitWindow).count());
   ropt.masterKey = masterKey;
-  RealtimeService realtime(pool, clock, ropt, log.with("part", "realtime"), metrics, [&] { dispatcher.wake(); });
+  RealtimeService realtime(pool, clock, ropt, log.with("part", "realtime"), metrics, [&](const std::string&) { dispatcher.wake(); });
   auto devices = realtime.rebuildEidResolver();
   log.info("EID resolver ready with " + std::to_string(devices ? *devices : 0) + " devices");
 

@@ -2,6 +2,7 @@
 // are generated, COPYed and committed one at a time, so memory stays bounded at any N and an
 // interrupted run resumes where it stopped (members present are skipped).
 #include <cstdio>
+#include <future>
 
 #include "aisle/common/hmac.h"
 #include "aisle/engine/dataset_mapping.h"
@@ -54,8 +55,8 @@ LoadReport run(pqxx::connection& conn, const GenerateOptions& o) {
   PurchaseDistributions dist = repo.readDistributions();
   if (!dist.usable()) {
     // Nothing loaded (the demo without the data sets): a built-in catalogue to draw from.
-    dist = builtInDistributions();
-    const auto catalog = builtInCatalog();
+    dist = builtInDistributions(o.catalogProducts);
+    const auto catalog = builtInCatalog(o.catalogProducts);
     std::vector<StoreRow> stores;
     for (const auto& s : catalog.stores) {
       stores.push_back({s.storeId, kOrg, std::to_string(s.storeId),
@@ -93,27 +94,54 @@ LoadReport run(pqxx::connection& conn, const GenerateOptions& o) {
 
   std::int64_t members = 0, cards = 0, transactions = 0, lines = 0, skipped = 0;
   const std::int64_t chunk = std::max<std::int64_t>(1, o.chunkMembers);
-  progress.phase("members", o.members);
-  for (std::int64_t start = 0; start < o.members; start += chunk) {
-    const std::int64_t end = std::min(o.members, start + chunk);
-    repo.begin("aisle:load:generate");
-    const auto existing =
-        repo.existingMembers(kSyntheticMemberOffset + start, kSyntheticMemberOffset + end - 1);
-    std::vector<MemberRow> memberRows;
+  struct Drawn {
+    std::vector<MemberRow> members;
     std::vector<TransactionRow> rows;
+    std::vector<std::size_t> firstRow;  // rows of members[j]: [firstRow[j], firstRow[j + 1])
+  };
+  // Drawing members is pure CPU work; it runs on a second thread for the next chunk while this
+  // one is being COPYed (the database's side of the COPY is the other core's work).
+  const auto draw = [&gen](std::int64_t start, std::int64_t end) {
+    Drawn d;
     for (std::int64_t i = start; i < end; ++i) {
-      if (existing.count(kSyntheticMemberOffset + i)) {
-        ++skipped;
-        continue;
-      }
       const auto m = gen.member(i);
       MemberRow row;
       row.id = m.memberId;
       row.externalRef = "generated:" + std::to_string(i);
       row.cardNumber = m.cardNumber;
-      memberRows.push_back(std::move(row));
+      d.members.push_back(std::move(row));
+      d.firstRow.push_back(d.rows.size());
       for (std::size_t k = 0; k < m.trips.size(); ++k)
-        rows.push_back(toTransaction(m, m.trips[k], k + 1));
+        d.rows.push_back(toTransaction(m, m.trips[k], k + 1));
+    }
+    d.firstRow.push_back(d.rows.size());
+    return d;
+  };
+  progress.phase("members", o.members);
+  std::future<Drawn> next;
+  if (o.members > 0) next = std::async(std::launch::async, draw, 0, std::min(o.members, chunk));
+  for (std::int64_t start = 0; start < o.members; start += chunk) {
+    const std::int64_t end = std::min(o.members, start + chunk);
+    Drawn d = next.get();
+    if (end < o.members)
+      next = std::async(std::launch::async, draw, end, std::min(o.members, end + chunk));
+    repo.begin("aisle:load:generate");
+    const auto existing =
+        repo.existingMembers(kSyntheticMemberOffset + start, kSyntheticMemberOffset + end - 1);
+    std::vector<MemberRow> memberRows;
+    std::vector<TransactionRow> rows;
+    if (existing.empty()) {
+      memberRows = std::move(d.members);
+      rows = std::move(d.rows);
+    } else {
+      for (std::size_t j = 0; j < d.members.size(); ++j) {
+        if (existing.count(d.members[j].id)) {
+          ++skipped;
+          continue;
+        }
+        memberRows.push_back(std::move(d.members[j]));
+        for (auto r = d.firstRow[j]; r < d.firstRow[j + 1]; ++r) rows.push_back(std::move(d.rows[r]));
+      }
     }
     const auto [mi, ci] = repo.addMembersWithCards(memberRows);
     members += mi;

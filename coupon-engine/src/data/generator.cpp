@@ -16,30 +16,33 @@ bool PurchaseDistributions::usable() const {
   return !products.empty() && !stores.empty() && positive(basketSizes) && positive(gapDays);
 }
 
-BuiltInCatalog builtInCatalog() {
+BuiltInCatalog builtInCatalog(int products) {
   BuiltInCatalog c;
   for (int s = 1; s <= 10; ++s) {
     c.stores.push_back(
         {kSyntheticStoreOffset + s, static_cast<std::uint64_t>(110 - 10 * s), "America/New_York"});
   }
   char buf[64];
-  for (int k = 1; k <= 25; ++k) {
+  // A large catalogue gets more categories too (20,000 products: 250), so category models stay
+  // about as specific as in a real store; up to 2,000 products the original 25.
+  const int categories = std::max(25, products / 80);
+  for (int k = 1; k <= categories; ++k) {
     std::snprintf(buf, sizeof buf, "Synthetic category %02d", k);
     c.categories.emplace_back(buf);
   }
-  for (int k = 1; k <= 500; ++k) {
+  for (int k = 1; k <= products; ++k) {
     std::snprintf(buf, sizeof buf, "Synthetic product %03d", k);
     c.products.push_back({kSyntheticProductOffset + k, buf,
-                          c.categories[static_cast<std::size_t>((k - 1) % 25)],
+                          c.categories[static_cast<std::size_t>((k - 1) % categories)],
                           99 + (k * 37) % 1900});
   }
   return c;
 }
 
-PurchaseDistributions builtInDistributions() {
+PurchaseDistributions builtInDistributions(int products) {
   PurchaseDistributions d;
   d.origin = "built-in";
-  const auto catalog = builtInCatalog();
+  const auto catalog = builtInCatalog(products);
   d.stores = catalog.stores;
   std::int64_t rank = 0;
   // Zipf-like popularity: the k-th product sells about 1/k as often as the first.

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <map>
+#include <pqxx/stream_from>
 #include <stdexcept>
 
 namespace aisle::engine {
@@ -150,19 +151,6 @@ BatchRepository::BatchRepository(pqxx::connection& c) : c_(c) {
              "SELECT member_id FROM members WHERE member_id <> 0 ORDER BY member_id");
   c_.prepare("batch_modeled",
              "SELECT member_id, coalesce(modeled_through, 0) FROM member_profiles");
-  // Sales only: cancelled, suspended, voided, training transactions and returns are no purchases.
-  c_.prepare(
-      "batch_lines",
-      "SELECT t.member_id, t.transaction_id, t.store_id, "
-      " (t.occurred_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01', l.product_id, "
-      "l.quantity::float8, "
-      " l.amount_minor, l.discount_minor "
-      "FROM transactions t JOIN transaction_lines l "
-      " ON l.member_id = t.member_id AND l.transaction_id = t.transaction_id "
-      "WHERE t.member_id BETWEEN $1 AND $2 AND t.member_id <> 0 AND NOT t.is_training "
-      " AND NOT t.is_cancelled AND NOT t.is_suspended AND NOT t.is_post_voided "
-      " AND l.product_id IS NOT NULL AND NOT l.is_voided AND NOT l.is_return AND l.quantity > 0 "
-      "ORDER BY t.member_id, t.occurred_at, t.transaction_id, l.line_no");
   // Member buckets (64 consecutive ids each) locked in ascending order (the ordered subquery fixes
   // the order of the calls). Consecutive buckets keep one run's parallel chunks apart while two
   // runs reaching the same members still meet; a chunk takes at most one lock per member.
@@ -302,19 +290,49 @@ std::unordered_map<std::int64_t, std::int64_t> BatchRepository::modeledThrough()
 void BatchRepository::linesOf(std::int64_t firstMember, std::int64_t lastMember,
                               const std::function<void(const BatchLine&)>& sink) {
   pqxx::read_transaction tx(c_);
-  const auto rows = tx.exec_prepared("batch_lines", firstMember, lastMember);
+  // COPY (query) TO STDOUT: rows arrive as tab-separated text lines, parsed in place, instead of a
+  // result set held whole in memory and converted field by field (about twice as fast at 50M
+  // lines). COPY takes no parameters: the bounds are integers formatted here, not text from outside.
+  // libpqxx 6.4's stream_from builds "COPY <name> TO STDOUT", so a parenthesized query is accepted;
+  // only get_raw_line is used (its tuple tokenizer is the broken part).
+  const std::string query =
+      "(SELECT t.member_id, t.transaction_id, t.store_id, "
+      " (t.occurred_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01', l.product_id, "
+      " l.quantity::float8, l.amount_minor, l.discount_minor "
+      "FROM transactions t JOIN transaction_lines l "
+      " ON l.member_id = t.member_id AND l.transaction_id = t.transaction_id "
+      "WHERE t.member_id BETWEEN " +
+      std::to_string(firstMember) + " AND " + std::to_string(lastMember) +
+      " AND t.member_id <> 0 AND NOT t.is_training "
+      " AND NOT t.is_cancelled AND NOT t.is_suspended AND NOT t.is_post_voided "
+      " AND l.product_id IS NOT NULL AND NOT l.is_voided AND NOT l.is_return AND l.quantity > 0 "
+      "ORDER BY t.member_id, t.occurred_at, t.transaction_id, l.line_no)";
+  // Sales only: cancelled, suspended, voided, training transactions and returns are no purchases.
+  pqxx::stream_from copy(tx, query);
+  std::string line;
   BatchLine l;
-  for (const auto& r : rows) {
-    l.memberId = toI64(r[0]);
-    l.transactionId = toI64(r[1]);
-    l.storeId = toI64(r[2]);
-    l.day = static_cast<std::int32_t>(toI64(r[3]));
-    l.productId = toI64(r[4]);
-    l.quantity = std::strtod(r[5].c_str(), nullptr);
-    l.amountMinor = toI64(r[6]);
-    l.discountMinor = toI64(r[7]);
+  while (copy.get_raw_line(line)) {
+    const char* p = line.data();
+    const char* const end = p + line.size();
+    const auto next = [&](std::int64_t& v) {
+      p = std::from_chars(p, end, v).ptr;
+      if (p < end) ++p;  // the tab
+    };
+    std::int64_t day = 0;
+    next(l.memberId);
+    next(l.transactionId);
+    next(l.storeId);
+    next(day);
+    l.day = static_cast<std::int32_t>(day);
+    next(l.productId);
+    char* after = nullptr;
+    l.quantity = std::strtod(p, &after);
+    p = after < end ? after + 1 : end;
+    next(l.amountMinor);
+    next(l.discountMinor);
     sink(l);
   }
+  copy.complete();
 }
 
 BatchRepository::Chunk::Chunk(pqxx::connection& c, const std::vector<std::int64_t>& members)

@@ -1,6 +1,6 @@
 #pragma once
-// All SQL of the personalization batch. Reads are plain prepared queries per member range (libpqxx
-// 6.4's stream_from is broken); bulk writes (model rows, coupons) go through COPY.
+// All SQL of the personalization batch. Purchase lines are read with COPY (query) TO STDOUT per
+// member range; bulk writes (model rows, coupons) go through COPY FROM STDIN.
 //
 // Concurrency (two batch runs at once, or a batch and the real-time path):
 //  - a chunk of members is processed in one transaction that first takes transaction-scoped

@@ -1,7 +1,6 @@
 #include "db/realtime_repository.h"
 
 #include <sstream>
-#include <type_traits>
 
 namespace aisle::engine {
 namespace {
@@ -46,29 +45,34 @@ void RealtimeRepository::prepare(pqxx::connection& c) {
   // coupons are not scanned at all. An unknown store: NULL snapshot
   // (no consent, nothing read). Times are the event's, and the "day" is the store's local day (its
   // IANA time zone), computed by PostgreSQL.
+  // Batch form: one row set for several events of one store (arrays $3..$6, one element per event),
+  // each event's rows numbered by its position `i`; the per-event query runs as a LATERAL subquery.
   c.prepare("rt_event_context",
-            "WITH t AS (SELECT to_timestamp($3::bigint / 1000.0) AS at), "
-            "loc AS (SELECT (t.at AT TIME ZONE s.time_zone) AS local_ts, s.time_zone FROM t, stores s WHERE s.store_id = $2::bigint), "
-            "visit AS (SELECT t.at - make_interval(secs => $4::float8) AS since FROM t), "
+            "SELECT e.i, x.* FROM unnest($3::bigint[], $4::bigint[], $5::text[], $6::boolean[]) "
+            "WITH ORDINALITY AS e(member_id, t_ms, zone, read_offers, i) CROSS JOIN LATERAL ("
+           
+            "WITH t AS (SELECT to_timestamp(e.t_ms / 1000.0) AS at), "
+            "loc AS (SELECT (t.at AT TIME ZONE s.time_zone) AS local_ts, s.time_zone FROM t, stores s WHERE s.store_id = $1::bigint), "
+            "visit AS (SELECT t.at - make_interval(secs => $2::float8) AS since FROM t), "
             "z AS (SELECT z.zone_id, (SELECT string_agg(zc.category_id::text, ',') FROM zone_categories zc "
-            "   WHERE zc.zone_id = z.zone_id) AS cats FROM zones z WHERE z.store_id = $2::bigint AND z.name = $5::text), "
+            "   WHERE zc.zone_id = z.zone_id) AS cats FROM zones z WHERE z.store_id = $1::bigint AND z.name = e.zone), "
             "s AS MATERIALIZED (SELECT "
-            " coalesce((SELECT granted FROM current_consents WHERE member_id = $1::bigint AND purpose = 'proximity'), false) AS proximity, "
-            " coalesce((SELECT granted FROM current_consents WHERE member_id = $1::bigint AND purpose = 'push'), false) AS push, "
-            " EXISTS (SELECT 1 FROM devices WHERE member_id = $1::bigint AND revoked_at IS NULL AND push_token IS NOT NULL) AS target, "
-            " (SELECT count(*) FROM trigger_decisions WHERE member_id = $1::bigint AND action = 'push' "
+            " coalesce((SELECT granted FROM current_consents WHERE member_id = e.member_id AND purpose = 'proximity'), false) AS proximity, "
+            " coalesce((SELECT granted FROM current_consents WHERE member_id = e.member_id AND purpose = 'push'), false) AS push, "
+            " EXISTS (SELECT 1 FROM devices WHERE member_id = e.member_id AND revoked_at IS NULL AND push_token IS NOT NULL) AS target, "
+            " (SELECT count(*) FROM trigger_decisions WHERE member_id = e.member_id AND action = 'push' "
             "   AND decided_at >= (date_trunc('day', loc.local_ts) AT TIME ZONE loc.time_zone)) AS today, "
-            " (SELECT count(*) FROM trigger_decisions WHERE member_id = $1::bigint AND action = 'push' AND store_id = $2::bigint "
+            " (SELECT count(*) FROM trigger_decisions WHERE member_id = e.member_id AND action = 'push' AND store_id = $1::bigint "
             "   AND decided_at >= visit.since) AS visit_pushes, "
-            " (SELECT string_agg(DISTINCT zone_id::text, ',') FROM trigger_decisions WHERE member_id = $1::bigint "
-            "   AND action = 'push' AND store_id = $2::bigint AND decided_at >= visit.since AND zone_id IS NOT NULL) AS zones, "
-            " (SELECT string_agg(DISTINCT coupon_id::text, ',') FROM trigger_decisions WHERE member_id = $1::bigint "
+            " (SELECT string_agg(DISTINCT zone_id::text, ',') FROM trigger_decisions WHERE member_id = e.member_id "
+            "   AND action = 'push' AND store_id = $1::bigint AND decided_at >= visit.since AND zone_id IS NOT NULL) AS zones, "
+            " (SELECT string_agg(DISTINCT coupon_id::text, ',') FROM trigger_decisions WHERE member_id = e.member_id "
             "   AND action = 'push' AND decided_at >= visit.since AND coupon_id IS NOT NULL) AS coupons, "
             " (SELECT string_agg(DISTINCT l.product_id::text, ',') FROM transactions x JOIN transaction_lines l "
-            "   ON l.member_id = x.member_id AND l.transaction_id = x.transaction_id WHERE x.member_id = $1::bigint "
-            "   AND x.store_id = $2::bigint AND x.occurred_at >= visit.since AND l.product_id IS NOT NULL) AS bought, "
+            "   ON l.member_id = x.member_id AND l.transaction_id = x.transaction_id WHERE x.member_id = e.member_id "
+            "   AND x.store_id = $1::bigint AND x.occurred_at >= visit.since AND l.product_id IS NOT NULL) AS bought, "
             " (extract(hour FROM loc.local_ts) * 60 + extract(minute FROM loc.local_ts))::int AS minute, "
-            " (SELECT push_provider FROM devices WHERE member_id = $1::bigint AND revoked_at IS NULL AND push_token IS NOT NULL "
+            " (SELECT push_provider FROM devices WHERE member_id = e.member_id AND revoked_at IS NULL AND push_token IS NOT NULL "
             "   AND push_provider IS NOT NULL ORDER BY registered_at DESC LIMIT 1) AS provider "
             " FROM t, loc, visit) "
             "SELECT z.zone_id, z.cats, s.proximity, s.push, s.target, s.today, s.visit_pushes, s.zones, s.coupons, s.bought, "
@@ -82,23 +86,30 @@ void RealtimeRepository::prepare(pqxx::connection& c) {
             "    THEN 0.5 ELSE 0 END) * greatest(coalesce(c.value_minor, 100), 1) / 100.0)::float8 AS score, c.reason, c.code "
             " FROM t, coupons c LEFT JOIN products p ON p.product_id = c.product_id "
             " LEFT JOIN member_product_models m ON m.member_id = c.member_id AND m.product_id = c.product_id "
-            " WHERE s.proximity AND s.push AND $6::boolean "
-            " AND c.member_id = $1::bigint AND c.state IN ('issued', 'delivered') AND c.valid_from <= t.at "
-            " AND c.valid_to > t.at AND (c.store_id IS NULL OR c.store_id = $2::bigint) OFFSET 0) o ON true");
-  // Everything an event writes, in one statement (so atomic without a transaction round trip): the
-  // event (deduplicated by member, event_id and time), and only when it is new the decision with its
-  // reason and, for a push, the outbox row.
+            " WHERE s.proximity AND s.push AND e.read_offers "
+            " AND c.member_id = e.member_id AND c.state IN ('issued', 'delivered') AND c.valid_from <= t.at "
+            " AND c.valid_to > t.at AND (c.store_id IS NULL OR c.store_id = $1::bigint) OFFSET 0) o ON true) x ORDER BY e.i");
+  // Everything a round of events writes, in one statement (so atomic without a transaction round
+  // trip): each event (deduplicated by member, event_id and time), and only for the new ones the
+  // decision with its reason and, for a push, the outbox row. Arrays, one element per event.
   c.prepare("rt_record_event",
-            "WITH ins AS (INSERT INTO proximity_events (member_id, event_id, occurred_at, type, store_id, zone_id, "
-            " gateway_id, device_id, confidence) VALUES ($1::bigint, $2::text, to_timestamp($3::bigint / 1000.0), $4::text, "
-            " $5::bigint, $6::bigint, $7::text, $8::bigint, $9::real) ON CONFLICT DO NOTHING RETURNING 1), "
+            "WITH e AS (SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], "
+            " $6::bigint[], $7::real[], $8::text[], $9::text[], $10::bigint[], $11::text[], $12::text[], $13::text[]) "
+            " WITH ORDINALITY AS e(member_id, event_id, t_ms, type, zone_id, device_id, confidence, action, reason, "
+            " coupon_id, dedupe_key, provider, payload, i)), "
+            "ins AS (INSERT INTO proximity_events (member_id, event_id, occurred_at, type, store_id, zone_id, "
+            " gateway_id, device_id, confidence) SELECT member_id, event_id, to_timestamp(t_ms / 1000.0), type, $14::bigint, "
+            " zone_id, $15::text, device_id, confidence FROM e ON CONFLICT DO NOTHING "
+            " RETURNING member_id, event_id, occurred_at), "
+            "n AS (SELECT e.* FROM e JOIN ins ON ins.member_id = e.member_id AND ins.event_id = e.event_id "
+            " AND ins.occurred_at = to_timestamp(e.t_ms / 1000.0)), "
             "d AS (INSERT INTO trigger_decisions (member_id, event_id, store_id, zone_id, decided_at, action, reason, coupon_id) "
-            " SELECT $1::bigint, $2::text, $5::bigint, $6::bigint, to_timestamp($3::bigint / 1000.0), $10::text, $11::text, "
-            " $12::bigint FROM ins), "
+            " SELECT member_id, event_id, $14::bigint, zone_id, to_timestamp(t_ms / 1000.0), action, reason, coupon_id FROM n), "
             "o AS (INSERT INTO outbox (member_id, dedupe_key, provider, payload, coupon_id) "
-            " SELECT $1::bigint, $13::text, $14::text, $15::jsonb, $12::bigint FROM ins WHERE $13::text IS NOT NULL "
-            " ON CONFLICT (member_id, dedupe_key) DO NOTHING RETURNING outbox_id) "
-            "SELECT (SELECT count(*) FROM ins)::int, (SELECT outbox_id FROM o)");
+            " SELECT member_id, dedupe_key, provider, payload::jsonb, coupon_id FROM n WHERE dedupe_key IS NOT NULL "
+            " ON CONFLICT (member_id, dedupe_key) DO NOTHING RETURNING member_id, dedupe_key, outbox_id) "
+            "SELECT e.i, n.i IS NOT NULL, o.outbox_id FROM e LEFT JOIN n ON n.i = e.i "
+            "LEFT JOIN o ON o.member_id = e.member_id AND o.dedupe_key = e.dedupe_key ORDER BY e.i");
   c.prepare("rt_claim_due",
             "UPDATE outbox o SET state = 'sending', attempts = o.attempts + 1 FROM ("
             " SELECT member_id, outbox_id FROM outbox WHERE state = 'pending' AND next_attempt_at <= now() "
@@ -172,21 +183,6 @@ void RealtimeRepository::gatewayHeartbeat(pqxx::transaction_base& tx, const std:
 }
 
 namespace {
-// A nullable text parameter: libpqxx 6.4 sends a null const char* as NULL.
-struct Param {
-  std::string text;
-  bool null = true;
-  Param() = default;
-  explicit Param(std::string s) : text(std::move(s)), null(false) {}
-  template <typename T>
-  static Param of(const std::optional<T>& v) {
-    if (!v) return Param();
-    if constexpr (std::is_same_v<T, std::string>) return Param(*v);
-    else return Param(std::to_string(*v));
-  }
-  const char* get() const { return null ? nullptr : text.c_str(); }
-};
-
 std::string bigintArray(const std::vector<std::int64_t>& v) {
   std::string out = "{";
   for (std::size_t i = 0; i < v.size(); ++i) out += (i ? "," : "") + std::to_string(v[i]);
@@ -194,56 +190,137 @@ std::string bigintArray(const std::vector<std::int64_t>& v) {
 }
 }  // namespace
 
+namespace {
+// A PostgreSQL array literal built element by element ($n::bigint[], ::text[]...): NULL elements,
+// text quoted and escaped, so one prepared statement takes any number of events.
+class ArrayLiteral {
+ public:
+  void null() { sep() += "NULL"; }
+  void number(const std::string& n) { sep() += n; }
+  template <typename T>
+  void number(const std::optional<T>& v) {
+    if (v) number(std::to_string(*v));
+    else null();
+  }
+  void text(const std::string& t) {
+    auto& o = sep();
+    o += '"';
+    for (char ch : t) {
+      if (ch == '"' || ch == '\\') o += '\\';
+      o += ch;
+    }
+    o += '"';
+  }
+  void text(const std::optional<std::string>& t) {
+    if (t) text(*t);
+    else null();
+  }
+  std::string str() const { return "{" + out_ + "}"; }
+
+ private:
+  std::string& sep() {
+    if (!out_.empty()) out_ += ',';
+    return out_;
+  }
+  std::string out_;
+};
+}  // namespace
+
+std::vector<EventContext> RealtimeRepository::eventContexts(pqxx::transaction_base& tx, std::int64_t storeId,
+                                                            int visitWindowS, const std::vector<EventQuery>& events) {
+  std::vector<EventContext> out(events.size());
+  if (events.empty()) return out;
+  ArrayLiteral members, times, zones, readOffers;
+  for (const auto& e : events) {
+    members.number(std::to_string(e.memberId));
+    times.number(std::to_string(e.tMs));
+    if (e.zoneName.empty()) zones.null();
+    else zones.text(e.zoneName);
+    readOffers.number(e.readOffers ? "true" : "false");
+  }
+  auto r = tx.exec_prepared("rt_event_context", storeId, visitWindowS, members.str(), times.str(), zones.str(),
+                            readOffers.str());
+  // Columns are shifted by one: the event's position comes first.
+  std::int64_t last = 0;
+  for (const auto& row : r) {
+    const auto i = row[0].as<std::int64_t>();
+    if (i < 1 || i > static_cast<std::int64_t>(events.size())) continue;
+    EventContext& ctx = out[static_cast<std::size_t>(i - 1)];
+    if (i != last) {  // the first row of an event carries its zone and snapshot
+      last = i;
+      if (!row[1].is_null()) ctx.zone = ZoneInfo{row[1].as<std::int64_t>(), idSet(row[2])};
+      if (!row[3].is_null()) {  // NULL: unknown store, so no consent read and nothing will be sent
+        auto& s = ctx.snapshot;
+        s.state.proximityConsent = row[3].as<bool>();
+        s.state.pushConsent = row[4].as<bool>();
+        s.state.hasPushTarget = row[5].as<bool>();
+        s.state.pushesToday = row[6].as<int>();
+        s.state.pushesThisVisit = row[7].as<int>();
+        s.state.zonesPushedThisVisit = idSet(row[8]);
+        s.state.couponsPushedRecently = idSet(row[9]);
+        s.state.productsBoughtThisVisit = idSet(row[10]);
+        s.localMinuteOfDay = row[11].as<int>();
+        if (!row[12].is_null()) s.pushProvider = row[12].as<std::string>();
+      }
+    }
+    if (row[13].is_null()) continue;
+    CandidateOffer c;
+    c.couponId = row[13].as<std::int64_t>();
+    c.productId = opt<std::int64_t>(row[14]);
+    c.categoryId = opt<std::int64_t>(row[15]);
+    c.dueReplenishment = row[16].as<bool>();
+    c.score = row[17].as<double>();
+    c.reason = row[18].as<std::string>();
+    c.code = row[19].as<std::string>();
+    ctx.offers.push_back(std::move(c));
+  }
+  return out;
+}
+
 EventContext RealtimeRepository::eventContext(pqxx::transaction_base& tx, std::int64_t memberId, std::int64_t storeId,
                                               std::int64_t tMs, int visitWindowS, const std::string& zoneName,
                                               bool readOffers) {
-  const Param zone = zoneName.empty() ? Param() : Param(zoneName);
-  auto r = tx.exec_prepared("rt_event_context", memberId, storeId, tMs, visitWindowS, zone.get(), readOffers);
-  EventContext ctx;
-  if (r.empty()) return ctx;
-  const auto& first = r[0];
-  if (!first[0].is_null()) ctx.zone = ZoneInfo{first[0].as<std::int64_t>(), idSet(first[1])};
-  if (!first[2].is_null()) {  // NULL: unknown store, so no consent read and nothing will be sent
-    auto& s = ctx.snapshot;
-    s.state.proximityConsent = first[2].as<bool>();
-    s.state.pushConsent = first[3].as<bool>();
-    s.state.hasPushTarget = first[4].as<bool>();
-    s.state.pushesToday = first[5].as<int>();
-    s.state.pushesThisVisit = first[6].as<int>();
-    s.state.zonesPushedThisVisit = idSet(first[7]);
-    s.state.couponsPushedRecently = idSet(first[8]);
-    s.state.productsBoughtThisVisit = idSet(first[9]);
-    s.localMinuteOfDay = first[10].as<int>();
-    if (!first[11].is_null()) s.pushProvider = first[11].as<std::string>();
+  return eventContexts(tx, storeId, visitWindowS, {EventQuery{memberId, tMs, zoneName, readOffers}}).front();
+}
+
+std::vector<RecordedEvent> RealtimeRepository::recordEvents(pqxx::transaction_base& tx, std::int64_t storeId,
+                                                            const std::string& gatewayId,
+                                                            const std::vector<EventWrite>& writes) {
+  std::vector<RecordedEvent> out(writes.size());
+  if (writes.empty()) return out;
+  ArrayLiteral member, eventId, tMs, type, zone, device, confidence, action, reason, coupon, key, provider, payload;
+  for (const auto& w : writes) {
+    const auto& e = w.event;
+    member.number(std::to_string(e.memberId));
+    eventId.text(e.eventId);
+    tMs.number(std::to_string(e.tMs));
+    type.text(e.type);
+    zone.number(e.zoneId);
+    device.number(e.deviceId);
+    confidence.number(std::to_string(e.confidence));
+    action.text(std::string(w.decision.push ? "push" : "none"));
+    reason.text(w.decision.reason);
+    coupon.number(w.decision.offer ? std::optional(w.decision.offer->couponId) : std::nullopt);
+    key.text(w.push ? std::optional(w.push->dedupeKey) : std::nullopt);
+    provider.text(w.push ? std::optional(w.push->provider) : std::nullopt);
+    payload.text(w.push ? std::optional(w.push->payloadJson) : std::nullopt);
   }
+  auto r = tx.exec_prepared("rt_record_event", member.str(), eventId.str(), tMs.str(), type.str(), zone.str(),
+                            device.str(), confidence.str(), action.str(), reason.str(), coupon.str(), key.str(),
+                            provider.str(), payload.str(), storeId, gatewayId);
   for (const auto& row : r) {
-    if (row[12].is_null()) continue;
-    CandidateOffer c;
-    c.couponId = row[12].as<std::int64_t>();
-    c.productId = opt<std::int64_t>(row[13]);
-    c.categoryId = opt<std::int64_t>(row[14]);
-    c.dueReplenishment = row[15].as<bool>();
-    c.score = row[16].as<double>();
-    c.reason = row[17].as<std::string>();
-    c.code = row[18].as<std::string>();
-    ctx.offers.push_back(std::move(c));
+    const auto i = row[0].as<std::int64_t>();
+    if (i < 1 || i > static_cast<std::int64_t>(writes.size())) continue;
+    auto& rec = out[static_cast<std::size_t>(i - 1)];
+    rec.stored = row[1].as<bool>();
+    if (!row[2].is_null()) rec.outboxId = row[2].as<std::int64_t>();
   }
-  return ctx;
+  return out;
 }
 
 RecordedEvent RealtimeRepository::recordEvent(pqxx::transaction_base& tx, const EventRecord& e, const TriggerDecision& d,
                                               const std::optional<QueuedPush>& push) {
-  const Param zone = Param::of(e.zoneId), device = Param::of(e.deviceId);
-  const Param coupon = d.offer ? Param(std::to_string(d.offer->couponId)) : Param();
-  const Param key = push ? Param(push->dedupeKey) : Param(), provider = push ? Param(push->provider) : Param(),
-              payload = push ? Param(push->payloadJson) : Param();
-  auto r = tx.exec_prepared("rt_record_event", e.memberId, e.eventId, e.tMs, e.type, e.storeId, zone.get(), e.gatewayId,
-                            device.get(), e.confidence, d.push ? "push" : "none", d.reason, coupon.get(), key.get(),
-                            provider.get(), payload.get());
-  RecordedEvent out;
-  out.stored = r[0][0].as<int>() > 0;
-  if (!r[0][1].is_null()) out.outboxId = r[0][1].as<std::int64_t>();
-  return out;
+  return recordEvents(tx, e.storeId, e.gatewayId, {EventWrite{e, d, push}}).front();
 }
 
 std::vector<OutboxRow> RealtimeRepository::claimDue(pqxx::transaction_base& tx, int limit) {

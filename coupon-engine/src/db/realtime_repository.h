@@ -74,6 +74,21 @@ struct RecordedEvent {
   std::optional<std::int64_t> outboxId;  // the queued push, unless its dedupe key was queued before
 };
 
+// One event of a batch, for eventContexts().
+struct EventQuery {
+  std::int64_t memberId = 0;
+  std::int64_t tMs = 0;
+  std::string zoneName;  // "" for none
+  bool readOffers = true;
+};
+
+// One event of a batch, for recordEvents(): the event, its decision and its push (if any).
+struct EventWrite {
+  EventRecord event;
+  TriggerDecision decision;
+  std::optional<QueuedPush> push;
+};
+
 struct OutboxRow {
   std::int64_t memberId = 0;
   std::int64_t outboxId = 0;
@@ -100,10 +115,18 @@ class RealtimeRepository {
   // proximity and push consent) the candidate offers: one round trip.
   static EventContext eventContext(pqxx::transaction_base& tx, std::int64_t memberId, std::int64_t storeId,
                                    std::int64_t tMs, int visitWindowS, const std::string& zoneName, bool readOffers);
+  // The same for several events of one store in one round trip (result i is events[i]'s). The
+  // events must be of distinct members: one member's later event must see the earlier one's push.
+  static std::vector<EventContext> eventContexts(pqxx::transaction_base& tx, std::int64_t storeId, int visitWindowS,
+                                                 const std::vector<EventQuery>& events);
   // Stores the event and, only if it is new (not a gateway retry), the decision with its reason and
   // the push in the outbox: one statement, atomic on its own.
   static RecordedEvent recordEvent(pqxx::transaction_base& tx, const EventRecord& event, const TriggerDecision& decision,
                                    const std::optional<QueuedPush>& push);
+  // The same for several events of one store and gateway, in one statement (result i is writes[i]'s;
+  // events[].storeId and gatewayId are ignored in favour of the arguments).
+  static std::vector<RecordedEvent> recordEvents(pqxx::transaction_base& tx, std::int64_t storeId,
+                                                 const std::string& gatewayId, const std::vector<EventWrite>& writes);
 
   // Dispatcher: claims due rows (state -> sending, attempts + 1) without blocking other dispatchers.
   static std::vector<OutboxRow> claimDue(pqxx::transaction_base& tx, int limit);

@@ -208,10 +208,19 @@ SendResult FcmProvider::send(const PushMessage& m) {
 
 // ------------------------------------------------------------------ dispatcher
 
+namespace {
+Histogram& dispatchStage(MetricsRegistry& m, const char* stage) {
+  return m.histogram("aisle_engine_dispatch_stage_seconds", "time per dispatcher batch and stage",
+                     std::string("stage=\"") + stage + "\"",
+                     {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5});
+}
+}  // namespace
+
 Dispatcher::Dispatcher(PgPool& db, std::map<std::string, std::shared_ptr<PushProvider>> providers, const Clock& clock,
                        Logger log, std::shared_ptr<MetricsRegistry> metrics, DispatcherOptions options)
     : db_(db), providers_(std::move(providers)), clock_(clock), log_(std::move(log)), metrics_(std::move(metrics)),
-      options_(options) {
+      options_(options), stageClaim_(dispatchStage(*metrics_, "claim")), stageSend_(dispatchStage(*metrics_, "send")),
+      stageMark_(dispatchStage(*metrics_, "mark_sent")) {
   db_.onConnect(&RealtimeRepository::prepare);
 }
 
@@ -246,31 +255,19 @@ void Dispatcher::wake() {
   cv_.notify_all();
 }
 
-int Dispatcher::runOnce() {
-  auto lease = db_.lease();
-  // The claim is one statement (atomic on its own): no BEGIN/COMMIT round trips before the sends.
-  auto rows = lease->run([&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    return RealtimeRepository::claimDue(tx, options_.batch);
-  });
-  // Hand every claimed row over first and write the outcomes back in one transaction: marking row by
-  // row made the last push of a batch wait for every earlier row's commit.
-  std::vector<SendResult> results;
-  results.reserve(rows.size());
-  for (const auto& row : rows) {
-    SendResult result;
-    auto p = providers_.find(row.provider);
-    if (p == providers_.end()) {
-      result = SendResult::permanent("no provider '" + row.provider + "' configured");
-    } else {
-      result = p->second->send(PushMessage{row.memberId, row.outboxId, row.dedupeKey, row.payload, row.pushToken});
-    }
-    if (result.kind == SendResult::Kind::Retry && row.attempts >= options_.maxAttempts) {
-      result = SendResult::permanent("gave up after " + std::to_string(row.attempts) + " attempts: " + result.error);
-    }
-    results.push_back(std::move(result));
+void Dispatcher::writeBack(PgSession& session, std::vector<OutboxRow>& rows, std::vector<SendResult>& results) {
+  try {
+    writeBackOnce(session, rows, results);
+  } catch (...) {
+    // Keep the outcomes (the pushes were handed over already) for the next round.
+    unwrittenRows_ = std::move(rows);
+    unwrittenResults_ = std::move(results);
+    throw;
   }
-  if (rows.empty()) return 0;
+}
+
+void Dispatcher::writeBackOnce(PgSession& session, const std::vector<OutboxRow>& rows,
+                               const std::vector<SendResult>& results) {
   // Rows handed over are marked sent by one statement; only retries and dead letters (rare) need a
   // statement each, and then the whole write-back is one transaction.
   std::vector<const OutboxRow*> sent;
@@ -278,7 +275,7 @@ int Dispatcher::runOnce() {
   for (std::size_t i = 0; i < rows.size(); ++i) {
     if (results[i].kind == SendResult::Kind::Sent) sent.push_back(&rows[i]);
   }
-  lease->run([&](pqxx::connection& c) {
+  session.run([&](pqxx::connection& c) {
     if (sent.size() == rows.size()) {
       pqxx::nontransaction tx(c);
       RealtimeRepository::markSent(tx, sent);
@@ -303,6 +300,52 @@ int Dispatcher::runOnce() {
     tx.commit();
     return 0;
   });
+}
+
+int Dispatcher::runOnce() {
+  auto lease = db_.lease();
+  // Outcomes of an earlier batch whose write-back failed (the database went away after the
+  // hand-over) are written first: left alone, those rows would stay "sending" until a restart.
+  if (!unwrittenRows_.empty()) {
+    auto rows = std::move(unwrittenRows_);
+    auto results = std::move(unwrittenResults_);
+    unwrittenRows_.clear();
+    unwrittenResults_.clear();
+    writeBack(*lease, rows, results);
+    log_.info("wrote back " + std::to_string(rows.size()) + " push outcomes held while the database was away");
+  }
+  // The claim is one statement (atomic on its own): no BEGIN/COMMIT round trips before the sends.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto rows = lease->run([&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return RealtimeRepository::claimDue(tx, options_.batch);
+  });
+  const auto t1 = std::chrono::steady_clock::now();
+  // Hand every claimed row over first and write the outcomes back in one transaction: marking row by
+  // row made the last push of a batch wait for every earlier row's commit.
+  std::vector<SendResult> results;
+  results.reserve(rows.size());
+  for (const auto& row : rows) {
+    SendResult result;
+    auto p = providers_.find(row.provider);
+    if (p == providers_.end()) {
+      result = SendResult::permanent("no provider '" + row.provider + "' configured");
+    } else {
+      result = p->second->send(PushMessage{row.memberId, row.outboxId, row.dedupeKey, row.payload, row.pushToken});
+    }
+    if (result.kind == SendResult::Kind::Retry && row.attempts >= options_.maxAttempts) {
+      result = SendResult::permanent("gave up after " + std::to_string(row.attempts) + " attempts: " + result.error);
+    }
+    results.push_back(std::move(result));
+  }
+  if (rows.empty()) return 0;
+  const auto t2 = std::chrono::steady_clock::now();
+  writeBack(*lease, rows, results);
+  const auto t3 = std::chrono::steady_clock::now();
+  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  stageClaim_.observe(seconds(t1 - t0));
+  stageSend_.observe(seconds(t2 - t1));
+  stageMark_.observe(seconds(t3 - t2));
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     const auto& result = results[i];
@@ -316,13 +359,17 @@ int Dispatcher::runOnce() {
 }
 
 void Dispatcher::loop() {
+  bool failing = false;
   for (;;) {
     try {
       while (runOnce() > 0) {
       }
+      if (failing) log_.info("dispatcher: the database is back");
+      failing = false;
     } catch (const std::exception& e) {
-      // The database is away: keep the loop, retry at the next poll.
-      log_.error(std::string("dispatcher: ") + e.what());
+      // The database is away: keep the loop, retry at the next poll; say so once, not every poll.
+      if (!failing) log_.error(std::string("dispatcher: ") + e.what() + " (retrying every poll)");
+      failing = true;
     }
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, options_.poll, [&] { return stop_ || woken_; });

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 
 namespace aisle::engine {
@@ -63,6 +65,13 @@ double dueProbability(const ProductSignal& s, std::int32_t today, int couponDays
   const double fade =
       overdue > s.intervalDays ? std::exp(-(overdue - s.intervalDays) / s.intervalDays) : 1.0;
   return s.confidence * fade;
+}
+
+std::string money(std::int64_t minor) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld.%02lld", static_cast<long long>(minor / 100),
+                static_cast<long long>(minor % 100));
+  return buf;
 }
 
 std::string describeOffer(const Campaign& c) {
@@ -134,22 +143,49 @@ std::int64_t offerValueMinor(const Campaign& c, std::int64_t unitPriceMinor, con
   return 0;
 }
 
+std::int64_t basketThresholdMinor(const Campaign& c) {
+  if (c.targetKind != TargetKind::Basket) return 0;
+  return std::max<std::int64_t>(0, std::strtoll(c.targetRef.c_str(), nullptr, 10));
+}
+
 std::vector<ChosenOffer> chooseOffers(const MemberOfferInput& m,
                                       const std::vector<Campaign>& campaigns,
                                       const Catalog& catalog, std::int32_t today,
                                       std::int64_t nowMs, const OfferParams& p) {
   struct Candidate {
     const Campaign* c;
-    const ProductSignal* s;
-    const CatalogItem* item;
+    const ProductSignal* s;    // null for a basket offer
+    const CatalogItem* item;   // null for a basket offer
     double prob, score;
     std::int64_t value;
   };
+  // The member's typical basket, for basket campaigns.
+  std::int64_t medianBasket = 0;
+  if (m.basketSpendsMinor.size() >= p.minBaskets) {
+    auto spends = m.basketSpendsMinor;
+    std::nth_element(spends.begin(), spends.begin() + static_cast<std::ptrdiff_t>(spends.size() / 2),
+                     spends.end());
+    medianBasket = spends[spends.size() / 2];
+  }
   std::vector<Candidate> cands;
   for (const auto& c : campaigns) {
     if (!eligible(c, m, nowMs)) continue;
     const auto issued = m.issuedPerCampaign.find(c.id);
     if (issued != m.issuedPerCampaign.end() && issued->second >= c.perMemberLimit) continue;
+    if (c.targetKind == TargetKind::Basket) {
+      const auto threshold = basketThresholdMinor(c);
+      if (threshold <= 0 || medianBasket <= 0 || m.issuedProducts.count({c.id, 0})) continue;
+      if (medianBasket >= threshold ||
+          static_cast<double>(medianBasket) < p.basketNearShare * static_cast<double>(threshold))
+        continue;
+      double hits = 0;
+      for (auto s : m.basketSpendsMinor) hits += s >= threshold;
+      const double prob = (hits + 0.5) / (static_cast<double>(m.basketSpendsMinor.size()) + 1);
+      const auto value = offerValueMinor(c, 0, p);
+      if (prob < p.minProbability || value <= 0) continue;
+      cands.push_back(Candidate{&c, nullptr, nullptr, prob, prob * static_cast<double>(value), value});
+      continue;
+    }
     // Best product of this campaign for this member (one coupon per campaign per run).
     Candidate best{&c, nullptr, nullptr, 0, -1, 0};
     for (const auto& s : m.products) {
@@ -177,7 +213,7 @@ std::vector<ChosenOffer> chooseOffers(const MemberOfferInput& m,
   std::map<std::int64_t, int> perCategory;
   for (const auto& cand : cands) {
     if (slots <= 0) break;
-    const auto cat = cand.item->categoryId;
+    const auto cat = cand.item ? cand.item->categoryId : 0;
     if (cat != 0 && perCategory[cat] >= p.maxPerCategory) continue;
     ++perCategory[cat];
     // A held-out member takes the slot as if treated, so their other coupons match what they
@@ -185,7 +221,7 @@ std::vector<ChosenOffer> chooseOffers(const MemberOfferInput& m,
     --slots;
     ChosenOffer o;
     o.campaignId = cand.c->id;
-    o.productId = cand.s->productId;
+    if (cand.s) o.productId = cand.s->productId;
     if (cat != 0) o.categoryId = cat;
     if (cand.c->stores.size() == 1) o.storeId = cand.c->stores[0];
     o.valueMinor = cand.value;
@@ -194,6 +230,12 @@ std::vector<ChosenOffer> chooseOffers(const MemberOfferInput& m,
     o.holdout = isHoldout(cand.c->id, m.memberId, cand.c->holdoutHundredths);
     o.validFromMs = std::max(nowMs, cand.c->validFromMs);
     o.validToMs = std::min(cand.c->validToMs, nowMs + p.couponDays * kDayMs);
+    if (!cand.s) {
+      o.reason = describeOffer(*cand.c) + " on a basket of " + money(basketThresholdMinor(*cand.c)) +
+                 " or more: your baskets are usually about " + money(medianBasket);
+      out.push_back(std::move(o));
+      continue;
+    }
     const bool due = dueProbability(*cand.s, today, p.couponDays) > 0;
     std::string why;
     if (due && !cand.s->explanation.empty())

@@ -10,6 +10,27 @@ double clampUnits(double u, const ReplenishmentParams& p) {
   return std::clamp(u, p.minUnits, p.maxUnits);
 }
 
+// How many days' worth of consumption `units` are, relative to one unit.
+double unitFactor(double units, const ReplenishmentParams& p) {
+  return std::pow(clampUnits(units, p), p.quantityElasticity);
+}
+
+// The sorted gaps, thinned to at most 1,025 evenly spaced order statistics (bounded memory per key
+// at any population size; the conditional median needs the shape, not every value).
+std::shared_ptr<const std::vector<float>> shapeOf(std::vector<double> gaps) {
+  std::sort(gaps.begin(), gaps.end());
+  constexpr std::size_t kKeep = 1025;
+  auto out = std::make_shared<std::vector<float>>();
+  if (gaps.size() <= kKeep) {
+    out->assign(gaps.begin(), gaps.end());
+  } else {
+    out->reserve(kKeep);
+    for (std::size_t i = 0; i < kKeep; ++i)
+      out->push_back(static_cast<float>(gaps[i * (gaps.size() - 1) / (kKeep - 1)]));
+  }
+  return out;
+}
+
 // Coefficient of variation of a sample (0 for fewer than two values).
 double cvOf(std::span<const double> v) {
   if (v.size() < 2) return 0;
@@ -51,7 +72,7 @@ ReplenishmentEstimate estimateReplenishment(std::span<const PurchaseEvent> event
   for (std::size_t i = 1; i < events.size(); ++i) {
     const double gap = events[i].day - events[i - 1].day;
     if (gap <= 0) continue;  // same-day events should be merged; ignore rather than divide by 0
-    const double r = std::max(gap / clampUnits(events[i - 1].units, p), p.minDays);
+    const double r = std::max(gap / unitFactor(events[i - 1].units, p), p.minDays);
     perUnit.push_back(r);
     sumLog += std::log(r);
   }
@@ -61,7 +82,8 @@ ReplenishmentEstimate estimateReplenishment(std::span<const PurchaseEvent> event
   // Credibility-weighted mean of logs: n own intervals against k pseudo-intervals of the prior.
   const double logDays = (sumLog + p.priorWeight * std::log(priorDays)) / (n + p.priorWeight);
   e.perUnitDays = std::clamp(std::exp(logDays), p.minDays, p.maxDays);
-  e.intervalDays = std::clamp(e.perUnitDays * e.lastUnits, p.minDays, p.maxDays);
+  e.memberScale = e.perUnitDays / priorDays;
+  e.intervalDays = std::clamp(e.perUnitDays * unitFactor(e.lastUnits, p), p.minDays, p.maxDays);
   e.expectedNextDay = e.lastDay + e.intervalDays;
 
   // Confidence: how much of the estimate is the member's own (n / (n + k)), times how regular the
@@ -74,6 +96,29 @@ ReplenishmentEstimate estimateReplenishment(std::span<const PurchaseEvent> event
   const double regularity = 1.0 / (1.0 + cv);
   e.confidence = std::clamp(regularity * (0.3 + 0.7 * w), 0.0, 1.0);
   return e;
+}
+
+double conditionalMedianDay(std::int32_t lastDay, double scale, const std::vector<float>& sortedGaps,
+                            std::int32_t asOfDay) {
+  const double elapsed = asOfDay - lastDay;
+  if (sortedGaps.empty() || scale <= 0) return std::max<double>(asOfDay, lastDay);
+  // Gaps g with g x scale >= elapsed: a suffix of the sorted sample.
+  const auto first = std::lower_bound(sortedGaps.begin(), sortedGaps.end(), elapsed / scale,
+                                      [](float g, double v) { return g < v; });
+  const auto n = static_cast<std::size_t>(sortedGaps.end() - first);
+  if (n == 0) return asOfDay;  // longer overdue than any observed gap: any day now
+  const auto mid = static_cast<std::ptrdiff_t>(n / 2);
+  const double median = n % 2 == 1 ? first[mid] : (first[mid - 1] + first[mid]) / 2.0;
+  return std::max<double>(asOfDay, lastDay + median * scale);
+}
+
+double nextPurchaseDayGiven(const ReplenishmentEstimate& e, const IntervalPrior& shape,
+                            std::int32_t asOfDay, const ReplenishmentParams& p) {
+  if (e.purchases == 0) return asOfDay;
+  if (!shape.sortedGaps || shape.sortedGaps->empty())
+    return std::max<double>(e.expectedNextDay, asOfDay);
+  return conditionalMedianDay(e.lastDay, e.memberScale * unitFactor(e.lastUnits, p),
+                              *shape.sortedGaps, asOfDay);
 }
 
 std::string replenishmentExplanation(const ReplenishmentEstimate& e, std::int32_t today) {
@@ -104,7 +149,7 @@ void PopulationIntervals::addSeries(std::int64_t key, std::span<const PurchaseEv
   for (std::size_t i = 1; i < events.size(); ++i) {
     const double gap = events[i].day - events[i - 1].day;
     if (gap <= 0) continue;
-    const double r = std::max(gap / clampUnits(events[i - 1].units, p), p.minDays);
+    const double r = std::max(gap / unitFactor(events[i - 1].units, p), p.minDays);
     v.push_back(static_cast<float>(r));
     sum += std::log(r);
     sumSq += std::log(r) * std::log(r);
@@ -126,13 +171,17 @@ void PopulationIntervals::finish() {
     // The median resists the long gaps of members who stopped and came back months later.
     pr.perUnitDays = medianOf(d);
     pr.cv = d.size() >= 3 ? cvOf(d) : 1.0;
+    pr.gaps = d.size();
+    pr.sortedGaps = shapeOf(std::move(d));
     priors_[key] = pr;
     std::vector<float>().swap(v);
   }
   samples_.clear();
   if (!all.empty()) {
     global_.cv = cvOf(all);
-    global_.perUnitDays = medianOf(std::move(all));
+    global_.gaps = all.size();
+    global_.perUnitDays = medianOf(all);
+    global_.sortedGaps = shapeOf(std::move(all));
   }
   // Buhlmann: EPV = pooled within-series variance of log intervals; VHM = variance of the series
   // means around their key's mean of series means, minus the part EPV explains (EPV / n each).
@@ -164,6 +213,11 @@ void PopulationIntervals::finish() {
 
 double PopulationIntervals::credibility(double fallback) const {
   return k_ > 0 ? k_ : fallback;
+}
+
+IntervalPrior PopulationIntervals::shape(std::int64_t key, std::size_t minGaps) const {
+  const auto it = priors_.find(key);
+  return it == priors_.end() || it->second.gaps < minGaps ? IntervalPrior{} : it->second;
 }
 
 IntervalPrior PopulationIntervals::prior(std::int64_t key) const {

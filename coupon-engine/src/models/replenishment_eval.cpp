@@ -9,19 +9,29 @@
 namespace aisle::engine {
 namespace {
 
-void add(ReplenishmentEvalBucket& b, double model, double product, double personal) {
+struct Errors {
+  double model, product, personal, conditional;
+};
+
+void add(ReplenishmentEvalBucket& b, const Errors& e) {
   ++b.pairs;
-  b.modelMae += model;
-  b.productMedianMae += product;
-  b.personalMedianMae += personal;
+  b.modelMae += e.model;
+  b.productMedianMae += e.product;
+  b.personalMedianMae += e.personal;
+  b.conditionalMedianMae += e.conditional;
+  b.modelWithin7 += e.model <= 7;
+  b.productMedianWithin7 += e.product <= 7;
+  b.personalMedianWithin7 += e.personal <= 7;
+  b.conditionalMedianWithin7 += e.conditional <= 7;
 }
 
 void finish(ReplenishmentEvalBucket& b) {
   if (b.pairs == 0) return;
   const auto n = static_cast<double>(b.pairs);
-  b.modelMae /= n;
-  b.productMedianMae /= n;
-  b.personalMedianMae /= n;
+  for (double* v : {&b.modelMae, &b.productMedianMae, &b.personalMedianMae, &b.conditionalMedianMae,
+                    &b.modelWithin7, &b.productMedianWithin7, &b.personalMedianWithin7,
+                    &b.conditionalMedianWithin7})
+    *v /= n;
 }
 
 std::string bucketJson(const ReplenishmentEvalBucket& b) {
@@ -29,7 +39,12 @@ std::string bucketJson(const ReplenishmentEvalBucket& b) {
   js.precision(4);
   js << "{\"pairs\": " << b.pairs << ", \"model_mae_days\": " << b.modelMae
      << ", \"product_median_mae_days\": " << b.productMedianMae
-     << ", \"personal_median_mae_days\": " << b.personalMedianMae << "}";
+     << ", \"personal_median_mae_days\": " << b.personalMedianMae
+     << ", \"conditional_median_mae_days\": " << b.conditionalMedianMae
+     << ", \"model_within_7d\": " << b.modelWithin7
+     << ", \"product_median_within_7d\": " << b.productMedianWithin7
+     << ", \"personal_median_within_7d\": " << b.personalMedianWithin7
+     << ", \"conditional_median_within_7d\": " << b.conditionalMedianWithin7 << "}";
   return js.str();
 }
 
@@ -65,7 +80,9 @@ ReplenishmentEvalReport evaluateReplenishment(const std::vector<DatedPurchase>& 
     return it == usualQty.end() || it->second <= 0 ? 1.0 : it->second;
   };
   // Population priors from the history only.
-  PopulationIntervals quantityAware;
+  PopulationIntervals quantityAware, quantityBlind;
+  ReplenishmentParams blindParams = params;
+  blindParams.quantityElasticity = 0;
   std::unordered_map<std::int64_t, std::vector<double>> plainGaps;
   std::vector<double> allGaps;
   std::vector<PurchaseEvent> ev;
@@ -74,12 +91,14 @@ ReplenishmentEvalReport evaluateReplenishment(const std::vector<DatedPurchase>& 
     for (const auto& [day, q] : days)
       if (day < cutoffDay) ev.push_back({day, q / usual(key.second)});
     quantityAware.addSeries(key.second, ev, params);
+    quantityBlind.addSeries(key.second, ev, blindParams);
     for (std::size_t i = 1; i < ev.size(); ++i) {
       plainGaps[key.second].push_back(ev[i].day - ev[i - 1].day);
       allGaps.push_back(ev[i].day - ev[i - 1].day);
     }
   }
   quantityAware.finish();
+  quantityBlind.finish();
   const double globalMedian = medianOf(allGaps);
   // Shrinkage strength estimated from the history (empirical Bayes), never from the targets.
   ReplenishmentParams modelParams = params;
@@ -111,18 +130,28 @@ ReplenishmentEvalReport evaluateReplenishment(const std::vector<DatedPurchase>& 
     IntervalPrior prior = quantityAware.prior(key.second);
     if (prior.perUnitDays <= 0) prior = quantityAware.globalPrior();  // the baseline's fallback too
     const auto est = estimateReplenishment(ev, prior, modelParams);
+    // The gap distribution: the product's own when it has enough gaps, else every product's.
+    IntervalPrior shape = quantityAware.shape(key.second, params.minGapsForShape);
+    if (!shape.sortedGaps) shape = quantityAware.globalPrior();
+    IntervalPrior blindShape = quantityBlind.shape(key.second, params.minGapsForShape);
+    if (!blindShape.sortedGaps) blindShape = quantityBlind.globalPrior();
     const double last = ev.back().day;
     const auto clampErr = [&](double predicted) {
       return std::abs(std::max(predicted, static_cast<double>(cutoffDay)) - target);
     };
-    const double model = clampErr(est.expectedNextDay);
-    const double product = clampErr(last + productDays);
-    const double personal = clampErr(last + (ownGaps.empty() ? productDays : medianOf(ownGaps)));
-    add(report.all, model, product, personal);
+    Errors e;
+    e.model = clampErr(nextPurchaseDayGiven(est, shape, cutoffDay, modelParams));
+    e.product = clampErr(last + productDays);
+    e.personal = clampErr(last + (ownGaps.empty() ? productDays : medianOf(ownGaps)));
+    e.conditional = blindShape.sortedGaps
+                        ? clampErr(conditionalMedianDay(ev.back().day, 1.0, *blindShape.sortedGaps,
+                                                        cutoffDay))
+                        : e.product;
+    add(report.all, e);
     add(ev.size() == 1   ? report.oneBefore
         : ev.size() <= 3 ? report.twoToThreeBefore
                          : report.fourPlusBefore,
-        model, product, personal);
+        e);
   }
   for (auto* b : {&report.all, &report.oneBefore, &report.twoToThreeBefore, &report.fourPlusBefore})
     finish(*b);

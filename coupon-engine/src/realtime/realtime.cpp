@@ -1,5 +1,6 @@
 #include "aisle/engine/realtime.h"
 
+#include <chrono>
 #include <sstream>
 
 #include "aisle/common/crypto.h"
@@ -7,6 +8,32 @@
 #include "db/realtime_repository.h"
 
 namespace aisle::engine {
+namespace {
+
+// Stage latencies are sub-millisecond when all is well: finer buckets than the HTTP ones.
+std::vector<double> stageBuckets() {
+  return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};
+}
+
+Histogram& stageHistogram(MetricsRegistry& m, const char* stage) {
+  return m.histogram("aisle_engine_event_stage_seconds", "time per proximity event and stage",
+                     std::string("stage=\"") + stage + "\"", stageBuckets());
+}
+
+// Measurement only (a steady clock, not the injected Clock: no decision depends on it).
+class StageTimer {
+ public:
+  explicit StageTimer(Histogram& h) : h_(h), start_(std::chrono::steady_clock::now()) {}
+  ~StageTimer() { h_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count()); }
+  StageTimer(const StageTimer&) = delete;
+  StageTimer& operator=(const StageTimer&) = delete;
+
+ private:
+  Histogram& h_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace
 
 std::string IngestOutcome::json() const {
   std::ostringstream o;
@@ -16,9 +43,13 @@ std::string IngestOutcome::json() const {
 }
 
 RealtimeService::RealtimeService(PgPool& db, const Clock& clock, RealtimeOptions options, Logger log,
-                                 std::shared_ptr<MetricsRegistry> metrics, std::function<void()> onQueued)
+                                 std::shared_ptr<MetricsRegistry> metrics, QueuedHook onQueued)
     : db_(db), clock_(clock), options_(std::move(options)), log_(std::move(log)), metrics_(std::move(metrics)),
-      onQueued_(std::move(onQueued)), eid_(std::make_shared<EidResolver>(options_.eidWindowPeriods)) {
+      onQueued_(std::move(onQueued)), stageResolve_(stageHistogram(*metrics_, "resolve")),
+      stageRead_(stageHistogram(*metrics_, "read")), stageWrite_(stageHistogram(*metrics_, "write")),
+      decisionsPush_(metrics_->counter("aisle_engine_trigger_decisions_total", "trigger decisions", "action=\"push\"")),
+      decisionsNone_(metrics_->counter("aisle_engine_trigger_decisions_total", "trigger decisions", "action=\"none\"")),
+      eid_(std::make_shared<EidResolver>(options_.eidWindowPeriods)) {
   db_.onConnect(&RealtimeRepository::prepare);
 }
 
@@ -144,47 +175,73 @@ std::optional<RealtimeService::Resolved> RealtimeService::resolve(pqxx::transact
   return std::nullopt;
 }
 
-std::optional<bool> RealtimeService::handle(pqxx::transaction_base& tx, std::int64_t memberId,
-                                            std::optional<std::int64_t> deviceId, const std::string& eventId,
-                                            ZoneEventType type, std::int64_t storeId, const std::string& zoneName,
-                                            std::int64_t tMs, const std::string& gatewayId, double confidence) {
-  // Two round trips per event: one read (zone, caps and consent state, and the candidate offers --
-  // read only with consent: without it the member's data is not used at all), one write.
-  auto ctx = RealtimeRepository::eventContext(tx, memberId, storeId, tMs, options_.visitWindowS, zoneName,
-                                              type != ZoneEventType::Exit);
-  const auto& snap = ctx.snapshot;
-  const std::optional<std::int64_t> zoneId = ctx.zone ? std::optional(ctx.zone->zoneId) : std::nullopt;
-  TriggerEvent ev;
-  ev.eventId = eventId;
-  // A zone-less event or one at a zone the store does not know is handled like a store entry.
-  ev.type = type == ZoneEventType::Dwell && !zoneId ? ZoneEventType::Enter : type;
-  if (type == ZoneEventType::Sighting) ev.type = ZoneEventType::Enter;
-  ev.memberId = memberId;
-  ev.storeId = storeId;
-  ev.zoneId = zoneId;
-  if (ctx.zone) ev.zoneCategories = ctx.zone->categories;
-  ev.localMinuteOfDay = snap.localMinuteOfDay;
-  if (!(snap.state.proximityConsent && snap.state.pushConsent)) ctx.offers.clear();  // (none were read)
-  const TriggerDecision d = decideTrigger(ev, snap.state, ctx.offers, options_.policy);
-  std::optional<QueuedPush> push;
-  if (d.push) {
-    // The code and the provider came with the candidates and the snapshot: no extra round trips.
-    const std::string& code = d.offer->code;
-    push = QueuedPush{"event:" + eventId, snap.pushProvider,
-                      "{\"title\":\"An offer for you\",\"body\":\"" + http::jsonEscape(d.offer->reason) +
-                          "\",\"coupon_id\":" + std::to_string(d.offer->couponId) + ",\"code\":\"" +
-                          http::jsonEscape(code) + "\",\"event_id\":\"" + http::jsonEscape(eventId) +
-                          "\",\"why\":\"" + http::jsonEscape(d.reason) + "\"}"};
+std::vector<std::optional<std::string>> RealtimeService::handleRound(pqxx::transaction_base& tx, std::int64_t storeId,
+                                                                     const std::string& gatewayId,
+                                                                     const std::vector<EventIn>& events) {
+  // Two round trips per round, whatever its size: one read (zone, caps and consent state, and the
+  // candidate offers -- read only with consent: without it the member's data is not used at all),
+  // one write. Per-event statements made a batch of ten cost twenty round trips, and the last
+  // event's push waited for all of them.
+  std::vector<EventQuery> queries;
+  queries.reserve(events.size());
+  for (const auto& e : events) queries.push_back({e.memberId, e.tMs, e.zoneName, e.type != ZoneEventType::Exit});
+  std::vector<EventContext> contexts;
+  {
+    StageTimer t(stageRead_);
+    contexts = RealtimeRepository::eventContexts(tx, storeId, options_.visitWindowS, queries);
   }
-  // The event, its decision and its push are written by one statement: a gateway retry (the event
-  // stored before) writes nothing, so nothing is decided or pushed twice.
-  const auto rec = RealtimeRepository::recordEvent(
-      tx, EventRecord{memberId, eventId, tMs, zoneEventTypeName(type), storeId, zoneId, gatewayId, deviceId, confidence},
-      d, push);
-  if (!rec.stored) return std::nullopt;
-  metrics_->counter("aisle_engine_trigger_decisions_total", "trigger decisions", std::string("action=\"") + (d.push ? "push" : "none") + "\"").inc();
-  log_.with("member", std::to_string(memberId)).with("event", eventId).debug((d.push ? "push: " : "no push: ") + d.reason);
-  return d.push && rec.outboxId.has_value();
+  std::vector<EventWrite> writes;
+  writes.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const auto& e = events[i];
+    auto& ctx = contexts[i];
+    const auto& snap = ctx.snapshot;
+    const std::optional<std::int64_t> zoneId = ctx.zone ? std::optional(ctx.zone->zoneId) : std::nullopt;
+    TriggerEvent ev;
+    ev.eventId = e.eventId;
+    // A zone-less event or one at a zone the store does not know is handled like a store entry.
+    ev.type = e.type == ZoneEventType::Dwell && !zoneId ? ZoneEventType::Enter : e.type;
+    if (e.type == ZoneEventType::Sighting) ev.type = ZoneEventType::Enter;
+    ev.memberId = e.memberId;
+    ev.storeId = storeId;
+    ev.zoneId = zoneId;
+    if (ctx.zone) ev.zoneCategories = ctx.zone->categories;
+    ev.localMinuteOfDay = snap.localMinuteOfDay;
+    if (!(snap.state.proximityConsent && snap.state.pushConsent)) ctx.offers.clear();  // (none were read)
+    TriggerDecision d = decideTrigger(ev, snap.state, ctx.offers, options_.policy);
+    std::optional<QueuedPush> push;
+    if (d.push) {
+      // The code and the provider came with the candidates and the snapshot: no extra round trips.
+      const std::string& code = d.offer->code;
+      push = QueuedPush{"event:" + e.eventId, snap.pushProvider,
+                        "{\"title\":\"An offer for you\",\"body\":\"" + http::jsonEscape(d.offer->reason) +
+                            "\",\"coupon_id\":" + std::to_string(d.offer->couponId) + ",\"code\":\"" +
+                            http::jsonEscape(code) + "\",\"event_id\":\"" + http::jsonEscape(e.eventId) +
+                            "\",\"why\":\"" + http::jsonEscape(d.reason) + "\"}"};
+    }
+    writes.push_back(EventWrite{EventRecord{e.memberId, e.eventId, e.tMs, zoneEventTypeName(e.type), storeId, zoneId,
+                                            gatewayId, e.deviceId, e.confidence},
+                                std::move(d), std::move(push)});
+  }
+  // The events, their decisions and their pushes are written by one statement: a gateway retry (the
+  // event stored before) writes nothing, so nothing is decided or pushed twice.
+  std::vector<RecordedEvent> recs;
+  {
+    StageTimer t(stageWrite_);
+    recs = RealtimeRepository::recordEvents(tx, storeId, gatewayId, writes);
+  }
+  std::vector<std::optional<std::string>> out(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!recs[i].stored) continue;
+    const auto& w = writes[i];
+    (w.decision.push ? decisionsPush_ : decisionsNone_).inc();
+    if (log_.enabled(LogLevel::Debug)) {  // per event: build nothing unless it is printed
+      log_.with("member", std::to_string(events[i].memberId)).with("event", events[i].eventId)
+          .debug((w.decision.push ? "push: " : "no push: ") + w.decision.reason);
+    }
+    out[i] = w.decision.push && recs[i].outboxId ? w.push->dedupeKey : std::string();
+  }
+  return out;
 }
 
 Result<IngestOutcome> RealtimeService::ingest(const ProximityBatch& batch, const std::string& keyId) {
@@ -196,26 +253,39 @@ Result<IngestOutcome> RealtimeService::ingest(const ProximityBatch& batch, const
   auto lease = db_.lease();
   lease->run([&](pqxx::connection& c) {
     out = IngestOutcome{};
-    // No transaction over the batch: each event is stored, decided and queued by its own atomic
-    // statement, and the dispatcher is woken at once, so an event's push does not wait for the
-    // rest of its batch. (A retry after a lost connection finds the events already stored as
-    // duplicates, as a gateway retry would.)
+    // No transaction over the batch: each round of events is stored, decided and queued by one
+    // atomic statement, and the dispatcher is woken at once. (A retry after a lost connection finds
+    // the events already stored as duplicates, as a gateway retry would.)
     pqxx::nontransaction tx(c);
+    // Resolve (in memory for EIDs), then split into rounds so that each round holds a member at
+    // most once: a member's second event in a batch must see the caps left by the first.
+    std::vector<std::vector<EventIn>> rounds;
+    std::map<std::int64_t, std::size_t> seen;  // member -> events of theirs so far
     for (const auto& e : batch.events) {
-      auto who = resolve(tx, e.beacon);
+      std::optional<Resolved> who;
+      {
+        StageTimer t(stageResolve_);
+        who = resolve(tx, e.beacon);
+      }
       if (!who) {
         ++out.unresolved;  // someone else's beacon: forgotten here, never stored
         continue;
       }
-      auto pushed = handle(tx, who->memberId, who->deviceId, e.eventId, e.type, batch.storeId, e.zone, e.tMs,
-                           batch.gatewayId, e.confidence);
-      if (!pushed) {
-        ++out.duplicates;
-      } else {
+      const std::size_t round = seen[who->memberId]++;
+      if (rounds.size() <= round) rounds.resize(round + 1);
+      rounds[round].push_back(EventIn{who->memberId, who->deviceId, e.eventId, e.type, e.zone, e.tMs, e.confidence});
+    }
+    for (const auto& round : rounds) {
+      const auto results = handleRound(tx, batch.storeId, batch.gatewayId, round);
+      for (const auto& pushed : results) {
+        if (!pushed) {
+          ++out.duplicates;
+          continue;
+        }
         ++out.accepted;
-        if (*pushed) {
+        if (!pushed->empty()) {
           ++out.pushes;
-          if (onQueued_) onQueued_();
+          if (onQueued_) onQueued_(*pushed);
         }
       }
     }
@@ -246,6 +316,7 @@ Result<IngestOutcome> RealtimeService::ingestSighting(const AppSighting& s, std:
   auto beacon = parseBeaconRef(s.beacon);
   if (!beacon) return beacon.error();
   IngestOutcome out;
+  std::string queued;
   auto lease = db_.lease();
   auto result = lease->run([&](pqxx::connection& c) -> Status {
     out = IngestOutcome{};
@@ -253,18 +324,21 @@ Result<IngestOutcome> RealtimeService::ingestSighting(const AppSighting& s, std:
     if (!RealtimeRepository::storeExists(tx, s.storeId)) return fail("unknown store " + std::to_string(s.storeId));
     // The app reports a store's beacon, so the member is the caller, not the beacon's owner.
     const std::string id = "app:" + (s.sightingId.empty() ? std::to_string(s.tMs) + ":" + s.beacon : s.sightingId);
-    auto pushed = handle(tx, memberId, std::nullopt, id, ZoneEventType::Sighting, s.storeId, s.zone, s.tMs, "app", 1.0);
+    auto pushed = handleRound(tx, s.storeId, "app",
+                              {EventIn{memberId, std::nullopt, id, ZoneEventType::Sighting, s.zone, s.tMs, 1.0}})
+                      .front();
     if (!pushed) {
       ++out.duplicates;
     } else {
       ++out.accepted;
-      out.pushes += *pushed ? 1 : 0;
+      out.pushes += pushed->empty() ? 0 : 1;
+      queued = *pushed;
     }
     tx.commit();
     return okStatus();
   });
   if (!result) return result.error();
-  if (out.pushes > 0 && onQueued_) onQueued_();
+  if (out.pushes > 0 && onQueued_) onQueued_(queued);
   return out;
 }
 

@@ -22,6 +22,7 @@ constexpr const char* kBluez = "org.bluez";
 constexpr const char* kAdapterIface = "org.bluez.Adapter1";
 constexpr const char* kDeviceIface = "org.bluez.Device1";
 constexpr const char* kObjectManager = "org.freedesktop.DBus.ObjectManager";
+constexpr std::size_t kPruneBound = 256;  // RemoveDevice calls per prune tick (each a bus round trip)
 
 using Properties = std::map<std::string, sdbus::Variant>;
 using Interfaces = std::map<std::string, Properties>;
@@ -373,28 +374,34 @@ class BluezSourceImpl final : public BluezSource {
     }
   }
 
-  void schedulePrune() {
+  void schedulePrune(bool more = false) {
     if (stopped_) return;
-    const auto every = std::clamp(options_.pruneAfter / 4, std::chrono::milliseconds(250),
+    auto every = options_.pruneEvery.count() > 0
+                     ? options_.pruneEvery
+                     : std::clamp(options_.pruneAfter / 4, std::chrono::milliseconds(250),
                                   std::chrono::milliseconds(10000));
+    // A full tick means more stale devices are waiting: at 40 new addresses/s a 10 s tick finds
+    // 400, more than one tick's bound, and the cache would grow without this.
+    if (more) every = std::chrono::milliseconds(1);
     pruneTimer_.expires_after(every);
     pruneTimer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec || stopped_) return;
-      prune();
+      const bool full = prune();
       loop_.drain();
-      schedulePrune();
+      schedulePrune(full);
     });
   }
 
-  void prune() {
-    if (state_ != AdapterState::Discovering || devices_.empty()) return;
+  // True when the tick stopped at its bound (stale devices are left for the next one).
+  bool prune() {
+    if (state_ != AdapterState::Discovering || devices_.empty()) return false;
     const auto cutoff = clock_.monotonic() - options_.pruneAfter;
     std::vector<std::string> stale;
     for (const auto& [path, known] : devices_) {
       // Bounded per tick so a flood of stale devices never stalls the loop for long.
-      if (known.lastSeen < cutoff && stale.size() < 256) stale.push_back(path);
+      if (known.lastSeen < cutoff && stale.size() < kPruneBound) stale.push_back(path);
     }
-    if (stale.empty()) return;
+    if (stale.empty()) return false;
     auto proxy = adapter();
     for (const std::string& path : stale) {
       try {
@@ -408,6 +415,7 @@ class BluezSourceImpl final : public BluezSource {
       }
       ++stats_.devicesPruned;
     }
+    return stale.size() == kPruneBound;
   }
 
   asio::io_context& io_;

@@ -84,12 +84,6 @@ Result<GatewayConfig> configFromBundle(const fwconfig::GatewaySlice& slice,
                                        const GatewayConfig& local) {
   const fwconfig::Fleet& f = slice.fleet;
   const fwconfig::Gateway& self = slice.self();
-  if (!fwconfig::scans(self.role)) {
-    return fail(
-        "gateway " + self.id +
-        " has role hub: receiving scanner summaries over the LAN is not implemented yet, so "
-        "a hub that does not scan has nothing to run (use role = \"both\")");
-  }
   GatewayConfig cfg = local;
   ZoneSetup& z = cfg.zones;
   ZoneParams& p = z.params;
@@ -107,6 +101,23 @@ Result<GatewayConfig> configFromBundle(const fwconfig::GatewaySlice& slice,
   d.storeId = slice.store().id.value();
   d.adapter = self.adapter;
   d.keyId = self.keyId;
+
+  // LAN roles: a scanner sends its summaries to the store's hub (the one gateway that arbitrates)
+  // at its bundle address; a hub (or both) receives them. The LAN key itself is local (lan.key_file):
+  // a bundle is signed, not secret.
+  d.lanRole = fwconfig::roleName(self.role);
+  d.lanHubUrl.clear();
+  if (self.role == fwconfig::GatewayRole::Scanner) {
+    const fwconfig::Gateway* hub = nullptr;
+    for (const fwconfig::Gateway& g : f.gateways) {
+      if (g.store == self.store && g.id != self.id && fwconfig::arbitrates(g.role)) hub = &g;
+    }
+    if (!hub) return fail("gateway " + self.id + " has role scanner but its store has no hub (role hub or both)");
+    if (hub->address.empty()) {
+      return fail("gateway " + self.id + ": its hub " + hub->id + " has no address (host:port) to send summaries to");
+    }
+    d.lanHubUrl = "http://" + hub->address;
+  }
 
   z.scanners.clear();
   for (const fwconfig::Gateway& g : f.gateways) {

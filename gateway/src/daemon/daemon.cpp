@@ -13,8 +13,11 @@
 #include <fstream>
 #include <functional>
 #include <istream>
+#include <cmath>
 #include <memory>
+#include <mutex>
 #include <ostream>
+#include <set>
 #include <sstream>
 
 #include "aisle/common/cli.h"
@@ -28,6 +31,7 @@
 #include "aisle/gateway/cli.h"
 #include "aisle/gateway/config.h"
 #include "aisle/gateway/json.h"
+#include "aisle/gateway/lan.h"
 #include "aisle/gateway/pipeline.h"
 #include "aisle/gateway/replay.h"
 #include "aisle/gateway/uplink.h"
@@ -43,28 +47,41 @@ constexpr milliseconds kTick{250};
 struct DaemonConfig {
   GatewayConfig cfg;
   std::string secret;
+  std::string lanKey;   // the store's LAN key; empty: no LAN (a one-Pi store)
   std::string origin;   // where the running configuration came from, for the log
   std::string warning;  // at start: why the new bundle was refused (the last good one runs)
 };
 
 using Reloader = std::function<Result<DaemonConfig>()>;
 
-Result<std::string> readSecret(const DaemonSettings& d) {
-  std::string path = d.secretFile;
-  if (!d.secretCredential.empty()) {
+// A key from a file, or from systemd's credentials directory (LoadCredential=).
+Result<std::string> readKey(const std::string& file, const std::string& credential, const std::string& what,
+                            const std::string& credentialKey) {
+  std::string path = file;
+  if (!credential.empty()) {
     const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
     if (!dir || !*dir) {
-      return fail("uplink.secret_credential: $CREDENTIALS_DIRECTORY is not set (LoadCredential= in the unit)");
+      return fail(credentialKey + ": $CREDENTIALS_DIRECTORY is not set (LoadCredential= in the unit)");
     }
-    path = std::string(dir) + "/" + d.secretCredential;
+    path = std::string(dir) + "/" + credential;
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return fail("uplink secret: cannot read " + path);
+  if (!in) return fail(what + ": cannot read " + path);
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string secret(trim(ss.str()));
-  if (secret.size() < 16) return fail("uplink secret in " + path + " is shorter than 16 characters");
+  if (secret.size() < 16) return fail(what + " in " + path + " is shorter than 16 characters");
   return secret;
+}
+
+Result<std::string> readSecret(const DaemonSettings& d) {
+  return readKey(d.secretFile, d.secretCredential, "uplink secret", "uplink.secret_credential");
+}
+
+// Empty when no LAN key is configured (a one-Pi store needs none).
+Result<std::string> readLanKey(const DaemonSettings& d) {
+  if (d.lanKeyFile.empty() && d.lanKeyCredential.empty()) return std::string();
+  return readKey(d.lanKeyFile, d.lanKeyCredential, "LAN key", "lan.key_credential");
 }
 
 Result<DaemonConfig> loadDaemonConfig(const std::string& path) {
@@ -73,7 +90,9 @@ Result<DaemonConfig> loadDaemonConfig(const std::string& path) {
   if (auto st = checkDaemonConfig(*cfg); !st) return st.error();
   auto secret = readSecret(cfg->daemon);
   if (!secret) return secret.error();
-  return DaemonConfig{std::move(*cfg), std::move(*secret), path, {}};
+  auto lanKey = readLanKey(cfg->daemon);
+  if (!lanKey) return lanKey.error();
+  return DaemonConfig{std::move(*cfg), std::move(*secret), std::move(*lanKey), path, {}};
 }
 
 Result<std::string> readWholeFile(const std::string& path) {
@@ -117,6 +136,8 @@ class BundleSource {
   Result<DaemonConfig> start() {
     auto secret = readLocalSecret(local_);
     if (!secret) return secret.error();
+    auto lanKey = readLanKey(local_.daemon);
+    if (!lanKey) return lanKey.error();
     auto a = gate_.start(readWholeFile(args_.bundlePath), local_);
     if (!a) return a.error();
     std::string warning;
@@ -124,7 +145,7 @@ class BundleSource {
       warning = "bundle " + args_.bundlePath + " refused (" + a->refusal + "); running the last good bundle, version " +
                 std::to_string(a->version) + ", from " + args_.stateDir;
     }
-    return DaemonConfig{std::move(a->config), std::move(*secret), originOf(args_, *a), warning};
+    return DaemonConfig{std::move(a->config), std::move(*secret), std::move(*lanKey), originOf(args_, *a), warning};
   }
 
   // SIGHUP and --check-config: the local file and the bundle are read again; nothing is kept from
@@ -134,12 +155,14 @@ class BundleSource {
     if (!local) return local.error();
     auto secret = readLocalSecret(*local);
     if (!secret) return secret.error();
+    auto lanKey = readLanKey(local->daemon);
+    if (!lanKey) return lanKey.error();
     auto bytes = readWholeFile(args_.bundlePath);
     if (!bytes) return bytes.error();
     auto a = gate_.accept(*bytes, *local, persist);
     if (!a) return fail("bundle " + args_.bundlePath + " refused: " + a.message());
     local_ = std::move(*local);
-    return DaemonConfig{std::move(a->config), std::move(*secret), originOf(args_, *a), {}};
+    return DaemonConfig{std::move(a->config), std::move(*secret), std::move(*lanKey), originOf(args_, *a), {}};
   }
 
   std::int64_t floor() const { return gate_.floor(); }
@@ -178,6 +201,12 @@ std::string eventsUrl(std::string base) {
   return base + "/v1/proximity/events";
 }
 
+// The engine's route is /v1/gateways/{id}/heartbeat and checks that the key belongs to that id.
+std::string heartbeatUrl(std::string base, const std::string& gatewayId) {
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + "/v1/gateways/" + gatewayId + "/heartbeat";
+}
+
 // Settings only a restart applies (sockets, files, the bus): a reload that changes them says so.
 std::vector<std::string> restartOnlyChanges(const DaemonSettings& a, const DaemonSettings& b) {
   std::vector<std::string> out;
@@ -187,6 +216,11 @@ std::vector<std::string> restartOnlyChanges(const DaemonSettings& a, const Daemo
   if (a.httpHost != b.httpHost || a.httpPort != b.httpPort) out.emplace_back("http");
   if (a.engineUrl != b.engineUrl || a.keyId != b.keyId || a.timeout != b.timeout) out.emplace_back("uplink.engine_url/key_id/timeout");
   if (a.spoolDir != b.spoolDir || a.spoolMaxMb != b.spoolMaxMb) out.emplace_back("spool");
+  if (a.heartbeatInterval != b.heartbeatInterval) out.emplace_back("heartbeat.interval");
+  if (a.lanRole != b.lanRole || a.lanHubUrl != b.lanHubUrl || a.lanKeyFile != b.lanKeyFile ||
+      a.lanKeyCredential != b.lanKeyCredential || a.lanInterval != b.lanInterval) {
+    out.emplace_back("lan");
+  }
   if (a.storeId != b.storeId) out.emplace_back("gateway.store_id");
   if (a.scanner != b.scanner) out.emplace_back("gateway.scanner");
   return out;
@@ -199,7 +233,7 @@ class SightingsTail {
  public:
   SightingsTail(std::string path, Logger log) : path_(std::move(path)), log_(std::move(log)) {}
   // Reads whatever complete lines were appended since the last call.
-  void poll(ZoneTracker& tracker) {
+  void poll(SightingSink& tracker) {
     std::ifstream in(path_, std::ios::binary);
     if (!in) return;
     in.seekg(static_cast<std::streamoff>(offset_));
@@ -247,6 +281,12 @@ class Daemon {
         advertsPerS_(metrics_->gauge("aisle_gateway_adverts_per_second", "Device reports per second")),
         adapterUp_(metrics_->gauge("aisle_gateway_adapter_discovering", "1 while discovery runs")),
         beacons_(metrics_->gauge("aisle_gateway_beacons_tracked", "Beacons with zone state")),
+        lanOk_(metrics_->counter("aisle_gateway_lan_requests_total", "Scanner summaries sent to the hub", "result=\"ok\"")),
+        lanFailed_(metrics_->counter("aisle_gateway_lan_requests_total", "Scanner summaries sent to the hub", "result=\"failed\"")),
+        lanReceived_(metrics_->counter("aisle_gateway_lan_sightings_received_total",
+                                       "Beacon summaries received from the store's scanners")),
+        lanRefused_(metrics_->counter("aisle_gateway_lan_requests_refused_total",
+                                      "Signed scanner requests refused for their body")),
         signals_(io_, SIGTERM, SIGINT, SIGHUP),
         tick_(io_) {}
 
@@ -287,12 +327,44 @@ class Daemon {
         },
         uplinkOptionsOf(config_.cfg), log_.with("part", "uplink"), uplinkMetrics_);
     sender_->start();
+    // Heartbeats on a thread and connection of their own: latest wins, never in the event queue.
+    if (d.heartbeatInterval.count() > 0) {
+      const std::string hbUrl = heartbeatUrl(d.engineUrl, config_.cfg.zones.gatewayId);
+      heartbeat_ = std::make_unique<LatestWinsSender>(
+          [this, hbUrl, timeout](const std::string& body) -> Result<int> {
+            const std::string auth = signer_->sign("POST", http::targetOf(hbUrl), body);
+            auto r = http::request("POST", hbUrl, {{"Authorization", auth}}, body, timeout);
+            if (!r) return r.error();
+            return r->status;
+          },
+          log_.with("part", "heartbeat"), uplinkMetrics_.heartbeatsOk, uplinkMetrics_.heartbeatsFailed);
+      heartbeat_->start();
+    }
 
     // 3. Zones -> batcher -> spool, and the pipeline that feeds the zones.
     batcher_ = std::make_unique<EventBatcher>(*spool_, uplinkOptionsOf(config_.cfg), clock_,
                                               log_.with("part", "batcher"), uplinkMetrics_);
     tracker_ = std::make_unique<ZoneTracker>(config_.cfg.zones, *batcher_);
-    pipeline_ = std::make_unique<AdvertPipeline>(d.scanner, policyOf(config_.cfg), *tracker_, clock_);
+    // A scanner-only Pi summarises for its hub instead of arbitrating (see lan.h).
+    if (d.lanRole == "scanner") {
+      summarizer_ = std::make_unique<LanSummarizer>(d.scanner);
+      lanSigner_ = std::make_unique<RequestSigner>(d.scanner, config_.lanKey, clock_);
+      std::string hub = d.lanHubUrl;
+      while (!hub.empty() && hub.back() == '/') hub.pop_back();
+      const std::string lanUrl = hub + std::string(kLanSightingsPath);
+      const milliseconds lanTimeout = std::clamp(d.lanInterval * 2, milliseconds(1000), milliseconds(5000));
+      lanSender_ = std::make_unique<LatestWinsSender>(
+          [this, lanUrl, lanTimeout](const std::string& body) -> Result<int> {
+            const std::string auth = lanSigner_->sign("POST", http::targetOf(lanUrl), body);
+            auto r = http::request("POST", lanUrl, {{"Authorization", auth}}, body, lanTimeout, "application/x-ndjson");
+            if (!r) return r.error();
+            return r->status;
+          },
+          log_.with("part", "lan"), lanOk_, lanFailed_);
+      lanSender_->start();
+      log_.info("scanner role: summaries to the hub at " + lanUrl);
+    }
+    pipeline_ = std::make_unique<AdvertPipeline>(d.scanner, policyOf(config_.cfg), localSink(), clock_);
 
     // 4. Signals before anything can block: SIGTERM must always reach the flush.
     waitForSignal();
@@ -305,7 +377,7 @@ class Daemon {
     ho.component = "gateway";
     ho.maxThreads = 2;
     try {
-      server_ = std::make_unique<http::Server>(http::Router{}, ho, metrics_, log_.with("part", "http"),
+      server_ = std::make_unique<http::Server>(lanRouter(), ho, metrics_, log_.with("part", "http"),
                                                [this] { return health(); });
       server_->start();
     } catch (const std::exception& e) {
@@ -316,7 +388,10 @@ class Daemon {
     log_.info("health and metrics on http://" + d.httpHost + ":" + std::to_string(server_->port()));
 
     // 6. The source last: from here on adverts arrive.
-    if (d.sourceKind == "sightings") {
+    if (d.lanRole == "hub") {
+      hubOnly_ = true;  // no radio: every sighting arrives over the LAN
+      log_.info("hub role: no local scanning");
+    } else if (d.sourceKind == "sightings") {
       tail_ = std::make_unique<SightingsTail>(d.sightingsPath, log_.with("part", "sightings"));
     } else {
       BluezOptions bo;
@@ -370,13 +445,15 @@ class Daemon {
 
   void onTick() {
     if (tail_) {
-      tail_->poll(*tracker_);
+      tail_->poll(localSink());
     } else {
       pipeline_->tick();
     }
     batcher_->flushIfDue();
 
-    const AdapterState state = tail_ ? AdapterState::Discovering : pipeline_->adapterState();
+    const AdapterState state = hubOnly_ ? AdapterState::NotScanning
+                               : tail_  ? AdapterState::Discovering
+                                        : pipeline_->adapterState();
     adapterState_.store(state);
     adapterUp_.set(state == AdapterState::Discovering ? 1 : 0);
     beacons_.set(static_cast<double>(tracker_->stats().beaconsTracked - tracker_->stats().beaconsForgotten));
@@ -394,6 +471,15 @@ class Daemon {
       rateSince_ = now;
     }
     lastReports_ = ps.reports;
+    publishTelemetry(now);
+    // Scanner role: one summary (or heartbeat) per interval; none while the radio is not
+    // discovering, so the hub sees this scanner go silent.
+    if (summarizer_ && now - lastLan_ >= config_.cfg.daemon.lanInterval) {
+      lastLan_ = now;
+      if (auto body = summarizer_->take(state == AdapterState::Discovering, clock_.nowUnixMs())) {
+        lanSender_->submit(std::move(*body));
+      }
+    }
 
     // READY=1 once the source has had its first look at BlueZ (armed, or known to be absent: the
     // gateway is then up and reporting its state, it is not a failed start), or after 10 s.
@@ -401,6 +487,13 @@ class Daemon {
       ready_ = true;
       notifySystemd("READY=1\nSTATUS=adapter " + std::string(adapterStateName(state)));
       log_.info("ready");
+    }
+    // One heartbeat as soon as the adapter's state is known (the engine sees the start), then one
+    // per interval.
+    if (heartbeat_ && ready_ && (!heartbeatSent_ || now - lastHeartbeat_ >= config_.cfg.daemon.heartbeatInterval)) {
+      heartbeat_->submit(healthJson());
+      heartbeatSent_ = true;
+      lastHeartbeat_ = now;
     }
     // The watchdog ping comes from the loop itself: a wedged loop stops pinging and systemd
     // restarts the gateway.
@@ -424,7 +517,11 @@ class Daemon {
     batcher_->flush();
     batcher_->setOptions(uplinkOptionsOf(next->cfg));
     auto tracker = std::make_unique<ZoneTracker>(next->cfg.zones, *batcher_);
-    pipeline_->reset(policyOf(next->cfg), *tracker);
+    if (summarizer_) {
+      pipeline_->reset(policyOf(next->cfg), *summarizer_);
+    } else {
+      pipeline_->reset(policyOf(next->cfg), *tracker);
+    }
     tracker_ = std::move(tracker);
     lastReports_ = lastSightings_ = lastIgnored_ = rateReports_ = 0;
     config_.cfg.zones = next->cfg.zones;
@@ -451,16 +548,89 @@ class Daemon {
       if (auto st = spool_->sync(); !st) log_.error("spool sync at shutdown failed: " + st.message());
     }
     if (sender_) sender_->stop();
+    if (heartbeat_) heartbeat_->stop();
+    if (lanSender_) lanSender_->stop();
     if (server_) server_->stop();
   }
 
-  http::Response health() const {
+  SightingSink& localSink() { return summarizer_ ? static_cast<SightingSink&>(*summarizer_) : *tracker_; }
+
+  // Hub (and one-Pi "both" with a LAN key): the store's scanners POST their summaries here,
+  // signed with the store's LAN key under their own scanner id.
+  http::Router lanRouter() {
+    http::Router router;
+    const DaemonSettings& d = config_.cfg.daemon;
+    if (d.lanRole == "scanner" || config_.lanKey.empty()) return router;
+    std::set<std::string> allowed;
+    for (const ScannerSpec& s : config_.cfg.zones.scanners) allowed.insert(s.id);
+    lanVerifier_ = std::make_shared<RequestVerifier>(
+        [allowed, self = d.scanner, key = config_.lanKey](const std::string& id) -> std::optional<std::string> {
+          // Only the store's other scanners (all ids when no [scanner.*] is configured).
+          if (id == self || (!allowed.empty() && !allowed.contains(id))) return std::nullopt;
+          return key;
+        },
+        clock_);
+    router.add("POST", std::string(kLanSightingsPath), http::hmacAuthenticator(lanVerifier_), [this](const http::Request& r) {
+      auto sightings = parseLanSightings(r.body, r.principal);
+      if (!sightings) {
+        lanRefused_.inc();
+        return http::Response::error(400, sightings.message());
+      }
+      lanReceived_.inc(sightings->size());
+      // The tracker belongs to the loop thread: hand the request over, stamped on arrival there.
+      asio::post(io_, [this, scanner = r.principal, list = std::move(*sightings)] {
+        if (stopping_) return;
+        const std::int64_t now = clock_.nowUnixMs();
+        tracker_->onScannerHeartbeat(scanner, now);
+        for (const LanSighting& s : list) tracker_->onSighting(scanner, s.beacon, s.rssi, now);
+      });
+      return http::Response::json(200, "{\"ok\":true}");
+    });
+    log_.info("accepting scanner summaries on " + std::string(kLanSightingsPath));
+    return router;
+  }
+
+  // The fixed beacons' latest TLM, copied for the HTTP threads and the heartbeat, and as gauges.
+  void publishTelemetry(std::chrono::steady_clock::time_point now) {
+    const auto& tlm = pipeline_->telemetry();
+    if (now - lastTelemetry_ < std::chrono::seconds(1)) return;
+    lastTelemetry_ = now;
+    const std::int64_t nowMs = clock_.nowUnixMs();
+    std::string json = "[";
+    for (const auto& [beacon, t] : tlm) {
+      if (json.size() > 1) json.push_back(',');
+      JsonObjectWriter w(json);
+      w.field("beacon", beacon)
+          .field("battery_mv", static_cast<std::int64_t>(t.batteryMv))
+          .field("temperature_c", t.hasTemperature ? t.temperatureC : std::nan(""))
+          .field("age_s", static_cast<std::int64_t>(std::max<std::int64_t>(0, nowMs - t.tMs) / 1000));
+      w.close();
+      const std::string label = "beacon=\"" + beacon + "\"";
+      metrics_->gauge("aisle_gateway_beacon_battery_mv", "Latest Eddystone-TLM battery voltage of a fixed beacon", label)
+          .set(t.batteryMv);
+      if (t.hasTemperature) {
+        metrics_->gauge("aisle_gateway_beacon_temperature_celsius", "Latest Eddystone-TLM temperature of a fixed beacon", label)
+            .set(t.temperatureC);
+      }
+      metrics_->gauge("aisle_gateway_beacon_telemetry_age_seconds", "Seconds since the fixed beacon's last TLM", label)
+          .set(static_cast<double>(nowMs - t.tMs) / 1000.0);
+    }
+    json.push_back(']');
+    std::lock_guard lock(telemetryMu_);
+    telemetryJson_ = std::move(json);
+  }
+
+  http::Response health() const { return http::Response::json(200, healthJson()); }
+
+  // /healthz and the heartbeat's body: one shape for the operator and the engine.
+  std::string healthJson() const {
     const SpoolStats s = spool_->stats();
     const AdapterState state = adapterState_.load();
     const bool uplinkOk = sender_->healthy();
     std::string body;
     JsonObjectWriter w(body);
-    w.field("status", state == AdapterState::Discovering && uplinkOk ? "ok" : "degraded")
+    const bool radioOk = state == AdapterState::Discovering || state == AdapterState::NotScanning;
+    w.field("status", radioOk && uplinkOk ? "ok" : "degraded")
         .field("gateway_id", config_.cfg.zones.gatewayId)
         .field("adapter", adapterStateName(state))
         .field("adverts_per_s", advertsPerS_.value())
@@ -471,9 +641,15 @@ class Daemon {
         .field("events_delivered", static_cast<std::int64_t>(uplinkMetrics_.eventsDelivered.value()))
         .field("spool_depth_records", static_cast<std::int64_t>(s.depthRecords))
         .field("spool_depth_bytes", static_cast<std::int64_t>(s.depthBytes))
-        .field("spool_dropped", static_cast<std::int64_t>(s.dropped));
+        .field("spool_dropped", static_cast<std::int64_t>(s.dropped))
+        .field("lan_role", config_.cfg.daemon.lanRole);
+    if (lanSender_) w.field("lan_hub", lanSender_->failing() ? "unreachable" : "ok");
+    {
+      std::lock_guard lock(telemetryMu_);
+      w.raw("fixed_beacons_tlm", telemetryJson_);
+    }
     w.close();
-    return http::Response::json(200, body);
+    return body;
   }
 
   DaemonConfig config_;
@@ -488,12 +664,22 @@ class Daemon {
   Gauge& advertsPerS_;
   Gauge& adapterUp_;
   Gauge& beacons_;
+  Counter& lanOk_;
+  Counter& lanFailed_;
+  Counter& lanReceived_;
+  Counter& lanRefused_;
   asio::io_context io_;
   asio::signal_set signals_;
   asio::steady_timer tick_;
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<RequestSigner> signer_;
   std::unique_ptr<UplinkSender> sender_;
+  std::unique_ptr<LatestWinsSender> heartbeat_;
+  std::unique_ptr<LanSummarizer> summarizer_;
+  std::unique_ptr<RequestSigner> lanSigner_;
+  std::unique_ptr<LatestWinsSender> lanSender_;
+  std::shared_ptr<RequestVerifier> lanVerifier_;
+  bool hubOnly_ = false;
   std::unique_ptr<EventBatcher> batcher_;
   std::unique_ptr<ZoneTracker> tracker_;
   std::unique_ptr<AdvertPipeline> pipeline_;
@@ -502,7 +688,10 @@ class Daemon {
   std::unique_ptr<SightingsTail> tail_;
   std::atomic<AdapterState> adapterState_{AdapterState::Starting};
   std::uint64_t lastReports_ = 0, lastSightings_ = 0, lastIgnored_ = 0, rateReports_ = 0;
-  std::chrono::steady_clock::time_point rateSince_{}, startedAt_{}, lastWatchdog_{};
+  std::chrono::steady_clock::time_point rateSince_{}, startedAt_{}, lastWatchdog_{}, lastHeartbeat_{}, lastTelemetry_{}, lastLan_{};
+  bool heartbeatSent_ = false;
+  mutable std::mutex telemetryMu_;
+  std::string telemetryJson_ = "[]";
   milliseconds watchdogEvery_{0};
   bool ready_ = false;
   bool stopping_ = false;

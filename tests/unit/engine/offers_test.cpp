@@ -215,5 +215,61 @@ TEST(CampaignFile, RejectsAMisspeltKeyWithItsLine) {
   EXPECT_EQ(specs.message(), "c.toml:9: budjet: unknown key");
 }
 
+Campaign spendAndSave(std::int64_t id, std::int64_t thresholdMinor, std::int64_t offMinor) {
+  Campaign c = percentOff(id, 0, 0);
+  c.type = OfferType::AmountOff;
+  c.targetKind = TargetKind::Basket;
+  c.targetRef = std::to_string(thresholdMinor);
+  c.amountOffMinor = offMinor;
+  return c;
+}
+
+TEST(BasketOffers, GoToMembersWhoseTypicalBasketIsJustBelowTheThreshold) {
+  // Spend 40.00, get 5.00 off. Baskets 30, 35, 36, 41, 38: median 36.00, in [24.00, 40.00).
+  auto m = member();
+  m.products.clear();
+  m.basketSpendsMinor = {3000, 3500, 3600, 4100, 3800};
+  const auto offers = chooseOffers(m, {spendAndSave(5, 4000, 500)}, catalog(), kToday, kNowMs);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_FALSE(offers[0].productId);
+  EXPECT_FALSE(offers[0].categoryId);
+  EXPECT_EQ(offers[0].valueMinor, 500);
+  // One basket of five reached 40.00: P = (1 + 0.5) / (5 + 1) = 0.25.
+  EXPECT_DOUBLE_EQ(offers[0].probability, 0.25);
+  EXPECT_DOUBLE_EQ(offers[0].score, 125.0);
+  EXPECT_EQ(offers[0].reason,
+            "5.00 off on a basket of 40.00 or more: your baskets are usually about 36.00");
+}
+
+TEST(BasketOffers, SkipMembersWhoSpendTheThresholdAnywayOrNeverComeClose) {
+  auto m = member();
+  m.products.clear();
+  const std::vector<Campaign> campaigns{spendAndSave(5, 4000, 500)};
+  m.basketSpendsMinor = {4500, 5200, 3900, 6100, 4800};  // median 48.00: already above
+  EXPECT_TRUE(chooseOffers(m, campaigns, catalog(), kToday, kNowMs).empty());
+  m.basketSpendsMinor = {900, 1200, 1500, 800, 4200};  // median 12.00: far below 24.00
+  EXPECT_TRUE(chooseOffers(m, campaigns, catalog(), kToday, kNowMs).empty());
+  m.basketSpendsMinor = {3600, 3700};  // too few baskets to call one typical
+  EXPECT_TRUE(chooseOffers(m, campaigns, catalog(), kToday, kNowMs).empty());
+  m.basketSpendsMinor = {3600, 3700, 3800};
+  m.issuedProducts.insert({5, 0});  // already has this basket coupon
+  EXPECT_TRUE(chooseOffers(m, campaigns, catalog(), kToday, kNowMs).empty());
+}
+
+TEST(CampaignFile, ReadsABasketThresholdAndRejectsAPercentageOfABasket) {
+  const std::string head =
+      "[[campaign]]\nid = 3\nname = \"spend and save\"\nvalid_from = 2018-01-01\n"
+      "valid_to = 2018-02-01\ntarget = { basket_min_spend = \"40.00\" }\n";
+  const auto ok = parseCampaignToml(head + "type = \"amount_off\"\namount_off = \"5.00\"\n", "c.toml");
+  ASSERT_TRUE(ok.ok()) << ok.message();
+  EXPECT_EQ((*ok)[0].campaign.targetKind, TargetKind::Basket);
+  EXPECT_EQ((*ok)[0].campaign.targetRef, "4000");
+  EXPECT_EQ(basketThresholdMinor((*ok)[0].campaign), 4000);
+  const auto bad = parseCampaignToml(head + "type = \"percent_off\"\npercent_off = 10\n", "c.toml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("a basket offer is amount_off or points"), std::string::npos)
+      << bad.message();
+}
+
 }  // namespace
 }  // namespace aisle::engine

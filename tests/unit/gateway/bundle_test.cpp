@@ -314,22 +314,43 @@ TEST_F(BundleGateTest, AGarbledAcceptedVersionFileIsAnErrorNotAFloorOfZero) {
   EXPECT_NE(g.message().find("accepted-version"), std::string::npos) << g.message();
 }
 
-TEST_F(BundleGateTest, AHubThatDoesNotScanIsRefusedWithTheReason) {
+TEST_F(BundleGateTest, AHubOnlyGatewayArbitratesItsStoresScannersAndTheyPostToItsAddress) {
   std::ifstream in(std::string(AISLE_SOURCE_DIR) + "/firmware-config/examples/chain.toml");
   std::stringstream ss;
   ss << in.rdbuf();
   auto check = fwconfig::checkFleet(ss.str(), "chain.toml");
   ASSERT_TRUE(check.ok());
-  for (const auto& gw : check.fleet.gateways) {
-    if (gw.id != "gw-102-hub") continue;
-    auto slice = fwconfig::parsePayload(fwconfig::renderPayload(check.fleet, gw, {1, gw.id, "x"}));
-    ASSERT_TRUE(slice.ok()) << slice.message();
-    auto c = configFromBundle(*slice, local_);
-    ASSERT_FALSE(c.ok());
-    EXPECT_NE(c.message().find("role hub"), std::string::npos) << c.message();
-    return;
-  }
-  FAIL() << "gw-102-hub is not in the example chain";
+  auto mapped = [&](const std::string& id) -> Result<GatewayConfig> {
+    for (const auto& gw : check.fleet.gateways) {
+      if (gw.id != id) continue;
+      auto slice = fwconfig::parsePayload(fwconfig::renderPayload(check.fleet, gw, {1, gw.id, "x"}));
+      if (!slice.ok()) return fail(slice.message());
+      return configFromBundle(*slice, local_);
+    }
+    return fail(id + " is not in the example chain");
+  };
+  auto hub = mapped("gw-102-hub");
+  ASSERT_TRUE(hub.ok()) << hub.message();
+  EXPECT_EQ(hub->daemon.lanRole, "hub");
+  ASSERT_EQ(hub->zones.scanners.size(), 2u);  // the two scanners, not the hub itself
+  EXPECT_EQ(hub->zones.scanners[0].id, "gw-102-bakery");
+  EXPECT_EQ(hub->zones.scanners[1].zone, "beverages");
+  auto scanner = mapped("gw-102-beverages");
+  ASSERT_TRUE(scanner.ok()) << scanner.message();
+  EXPECT_EQ(scanner->daemon.lanRole, "scanner");
+  EXPECT_EQ(scanner->daemon.lanHubUrl, "http://10.1.2.10:7700");
+  EXPECT_EQ(scanner->daemon.adapter, "hci1");
+  auto both = mapped("gw-103");
+  ASSERT_TRUE(both.ok()) << both.message();
+  EXPECT_EQ(both->daemon.lanRole, "both");
+  EXPECT_TRUE(both->daemon.lanHubUrl.empty());
+  // The daemon checks: a hub needs the store's LAN key in its local file.
+  GatewayConfig noKey = *hub;
+  auto st = checkDaemonConfig(noKey);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("lan.key_file"), std::string::npos) << st.message();
+  noKey.daemon.lanKeyFile = "/etc/aisleone/lan.key";
+  EXPECT_TRUE(checkDaemonConfig(noKey).ok()) << checkDaemonConfig(noKey).message();
 }
 
 TEST(LocalGatewayConfig, RefusesFleetOwnedKeysWithTheirLines) {

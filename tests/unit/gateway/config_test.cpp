@@ -104,3 +104,33 @@ TEST(GatewayConfig, MissingFileIsAClearError) {
 
 }  // namespace
 }  // namespace aisle::gateway
+
+namespace aisle::gateway {
+namespace {
+
+TEST(GatewayConfig, ReadsTheHeartbeatAndLanKeysAndChecksWhatEachRoleNeeds) {
+  const std::string base =
+      "[gateway]\nid = \"s1\"\nstore_id = 3\n[uplink]\nengine_url = \"http://e\"\nkey_id = \"k\"\n"
+      "secret_file = \"/k\"\n[heartbeat]\ninterval = \"15s\"\n";
+  auto both = parseGatewayConfig(base, "gw.conf");
+  ASSERT_TRUE(both) << both.message();
+  EXPECT_EQ(both->daemon.heartbeatInterval, std::chrono::seconds(15));
+  EXPECT_EQ(both->daemon.lanRole, "both");
+  EXPECT_TRUE(checkDaemonConfig(*both).ok());  // a one-Pi store needs no LAN key
+
+  auto scanner = parseGatewayConfig(base + "[lan]\nrole = \"scanner\"\n", "gw.conf");
+  ASSERT_TRUE(scanner) << scanner.message();
+  auto st = checkDaemonConfig(*scanner);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("lan.hub_url: required"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("lan.key_file: required"), std::string::npos) << st.message();
+
+  auto bad = parseGatewayConfig(base + "[lan]\nrole = \"relay\"\nhub_url = \"10.0.0.1:7700\"\n", "gw.conf");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.message().find("gw.conf:11: lan.role"), std::string::npos) << bad.message();
+  EXPECT_NE(bad.message().find("gw.conf:12: lan.hub_url: must start with http://"), std::string::npos)
+      << bad.message();
+}
+
+}  // namespace
+}  // namespace aisle::gateway

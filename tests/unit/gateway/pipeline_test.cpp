@@ -112,6 +112,36 @@ TEST_F(PipelineWithIBeacon, ConfiguredIBeaconsAreForwardedAndLaterRssiOnlyReport
   EXPECT_EQ(events_.lines[0], std::string("enter pi ") + kIBeaconId);
 }
 
+TEST_F(PipelineWithIBeacon, AFixedBeaconsLatestTelemetryIsKeptUnderItsId) {
+  mfg(1, -50, kIBeacon);
+  svc(1, kTlm);  // 3000 mV, 21.0 C
+  clock_.advance(std::chrono::seconds(5));
+  const std::vector<std::uint8_t> later{0x20, 0x00, 0x0B, 0x54, 0xFF, 0x80, 0, 0, 0, 2, 0, 0, 0, 3};
+  svc(1, later);  // 2900 mV, -0.5 C
+  ASSERT_EQ(pipeline_.telemetry().size(), 1u);
+  const BeaconTelemetry& t = pipeline_.telemetry().at(kIBeaconId);
+  EXPECT_EQ(t.batteryMv, 2900);
+  EXPECT_TRUE(t.hasTemperature);
+  EXPECT_DOUBLE_EQ(t.temperatureC, -0.5);
+  EXPECT_EQ(t.tMs, clock_.nowUnixMs());
+}
+
+TEST_F(PipelineWithIBeacon, TelemetryHeardBeforeTheIdentityFrameIsKeptOnceTheIdentityIsKnown) {
+  svc(1, kTlm, std::nullopt);
+  EXPECT_TRUE(pipeline_.telemetry().empty());
+  mfg(1, -50, kIBeacon);
+  ASSERT_EQ(pipeline_.telemetry().count(kIBeaconId), 1u);
+  EXPECT_EQ(pipeline_.telemetry().at(kIBeaconId).batteryMv, 3000);
+}
+
+TEST_F(Pipeline, TelemetryOfBeaconsThatAreNotConfiguredFixedBeaconsIsNotKept) {
+  svc(1, kEid);   // a shopper's EID fob: forwarded, but not a fixed beacon
+  svc(1, kTlm);
+  mfg(2, -50, kIBeacon);  // someone else's iBeacon
+  svc(2, kTlm);
+  EXPECT_TRUE(pipeline_.telemetry().empty());
+}
+
 TEST_F(Pipeline, TelemetryFramesDoNotChangeABeaconsIdentity) {
   svc(1, kEid);
   svc(1, kTlm);

@@ -3,8 +3,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "aisle/common/clock.h"
 #include "aisle/gateway/daemon.h"
@@ -147,6 +150,77 @@ TEST_F(Uplink, SmallSpooledBatchesAreMergedUpToTheRequestLimitInOrder) {
   EXPECT_EQ(count(bodies[0]), 90u);
   EXPECT_EQ(count(bodies[1]), 30u);
   EXPECT_LT(bodies[0].find("\"t_ms\":1000"), bodies[0].find("\"t_ms\":3029"));
+}
+
+TEST_F(Uplink, AHeartbeatNotYetSentIsReplacedByTheNewerOne) {
+  std::vector<std::string> posted;
+  LatestWinsSender hb([&](const std::string& body) -> Result<int> {
+    posted.push_back(body);
+    return 200;
+  }, log_, metrics_.heartbeatsOk, metrics_.heartbeatsFailed);
+  EXPECT_FALSE(hb.sendPending());
+  hb.submit("{\"n\":1}");
+  hb.submit("{\"n\":2}");
+  EXPECT_TRUE(hb.sendPending());
+  EXPECT_FALSE(hb.sendPending());
+  ASSERT_EQ(posted.size(), 1u);
+  EXPECT_EQ(posted[0], "{\"n\":2}");
+  EXPECT_EQ(metrics_.heartbeatsOk.value(), 1u);
+}
+
+TEST_F(Uplink, AFailedHeartbeatIsCountedAndNotRetried) {
+  int calls = 0;
+  LatestWinsSender hb([&](const std::string&) -> Result<int> {
+    ++calls;
+    if (calls == 1) return fail("connection refused");
+    return 503;
+  }, log_, metrics_.heartbeatsOk, metrics_.heartbeatsFailed);
+  hb.submit("{}");
+  EXPECT_TRUE(hb.sendPending());
+  EXPECT_FALSE(hb.sendPending());  // latest wins: nothing is kept for a retry
+  hb.submit("{}");
+  EXPECT_TRUE(hb.sendPending());
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(metrics_.heartbeatsFailed.value(), 2u);
+  EXPECT_EQ(metrics_.heartbeatsOk.value(), 0u);
+}
+
+TEST_F(Uplink, ABlockedHeartbeatDoesNotDelayEventDelivery) {
+  // The heartbeat thread is stuck in its POST; the event sender, on its own thread, delivers.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false, inHeartbeat = false;
+  LatestWinsSender hb([&](const std::string&) -> Result<int> {
+    std::unique_lock lock(mu);
+    inHeartbeat = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    return 200;
+  }, log_, metrics_.heartbeatsOk, metrics_.heartbeatsFailed);
+  hb.start();
+  hb.submit("{}");
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return inHeartbeat; }));
+  }
+  EventBatcher batcher(*spool_, options_, clock_, log_, metrics_);
+  emit(batcher, 3);
+  batcher.flush();
+  UplinkSender sender(*spool_, [](const std::string&) -> Result<int> { return 200; }, options_, log_, metrics_);
+  sender.start();
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (metrics_.eventsDelivered.value() < 3 && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling another thread's counter
+  }
+  EXPECT_EQ(metrics_.eventsDelivered.value(), 3u);
+  sender.stop();
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  hb.stop();
+  EXPECT_EQ(metrics_.heartbeatsOk.value(), 1u);
 }
 
 TEST(SystemdNotify, SendsOneDatagramToNotifySocket) {

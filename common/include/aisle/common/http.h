@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,13 @@ struct Response {
   static Response json(int status, std::string body);
   // {"error": "<message>"} with the status; the message must be safe to show the caller.
   static Response error(int status, const std::string& message);
+};
+
+// Thrown by a handler or an authenticator when something it depends on (the database) is away:
+// the server answers 503 with Retry-After rather than 500, so clients know to come back.
+struct Unavailable : std::runtime_error {
+  explicit Unavailable(const std::string& why, int seconds = 1) : std::runtime_error(why), retryAfterS(seconds) {}
+  int retryAfterS;
 };
 
 // Writes to an open streaming response (server-sent events). write() returns false once the client

@@ -61,6 +61,9 @@ struct BatchReport {
   std::int64_t issuedValueMinor = 0;
   std::int64_t campaigns = 0;
   double readSeconds = 0, fitSeconds = 0, memberSeconds = 0, seconds = 0;
+  // Where the member phase's time goes, summed over the workers (so up to threads x memberSeconds):
+  // models and offers computed, model rows written, coupons and budgets written and committed.
+  double computeSeconds = 0, modelWriteSeconds = 0, couponWriteSeconds = 0;
   std::vector<double> affinityByRank;  // calibrated hit rate per rank (first 10 shown)
   double affinityTail = 0;
   double credibility = 0;  // the estimated shrinkage constant k of product intervals

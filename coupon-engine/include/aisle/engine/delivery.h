@@ -25,6 +25,8 @@
 
 namespace aisle::engine {
 
+struct OutboxRow;  // db/realtime_repository.h
+
 struct PushMessage {
   std::int64_t memberId = 0;
   std::int64_t outboxId = 0;
@@ -138,17 +140,26 @@ class Dispatcher {
 
  private:
   void loop();
+  void writeBack(PgSession& session, std::vector<OutboxRow>& rows, std::vector<SendResult>& results);
+  void writeBackOnce(PgSession& session, const std::vector<OutboxRow>& rows, const std::vector<SendResult>& results);
   PgPool& db_;
   std::map<std::string, std::shared_ptr<PushProvider>> providers_;
   const Clock& clock_;
   Logger log_;
   std::shared_ptr<MetricsRegistry> metrics_;
   DispatcherOptions options_;
+  Histogram& stageClaim_;  // per batch: claim statement, hand-overs, write-back
+  Histogram& stageSend_;
+  Histogram& stageMark_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
   bool woken_ = false;
   std::thread thread_;
+  // Outcomes handed over but not yet written back (the database went away in between); only the
+  // dispatcher thread (or a runOnce caller) touches them.
+  std::vector<OutboxRow> unwrittenRows_;
+  std::vector<SendResult> unwrittenResults_;
 };
 
 }  // namespace aisle::engine

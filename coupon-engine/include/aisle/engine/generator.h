@@ -33,7 +33,8 @@ struct PurchaseDistributions {
 };
 
 // The built-in catalogue used when nothing is loaded (the demo without the data sets): 10 stores,
-// 25 categories, 500 products with Zipf-like popularity, baskets around 8 lines, weekly visits.
+// 500 products (or `products`; the scale bench uses 20,000) with Zipf-like popularity in 25
+// categories (one per 80 products beyond 2,000), baskets around 8 lines, weekly visits.
 struct BuiltInProduct {
   std::int64_t productId = 0;
   std::string name;
@@ -45,8 +46,8 @@ struct BuiltInCatalog {
   std::vector<std::string> categories;
   std::vector<BuiltInProduct> products;
 };
-BuiltInCatalog builtInCatalog();
-PurchaseDistributions builtInDistributions();
+BuiltInCatalog builtInCatalog(int products = 500);
+PurchaseDistributions builtInDistributions(int products = 500);
 
 // SplitMix64: 64-bit state, good statistical quality, identical everywhere.
 class SplitMix64 {

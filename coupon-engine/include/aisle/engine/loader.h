@@ -63,6 +63,7 @@ struct GenerateOptions {
   std::uint64_t seed = 1;
   std::string endDate = "2018-01-01";  // exclusive; fixed so the same seed gives the same rows
   std::int64_t chunkMembers = 2000;    // members per committed chunk: bounds memory, allows resume
+  int catalogProducts = 500;  // size of the built-in catalogue (used only when nothing is loaded)
   Progress* progress = nullptr;
 };
 // Synthetic members (ids from 1,000,000,000), cards and purchases drawn from the loaded data's

@@ -12,6 +12,12 @@
 //    basket (rank -> empirical hit rate),
 //  - due: replenishment confidence when the expected next purchase falls before the coupon
 //    expires, fading once the member is more than one interval overdue (they may have switched).
+//
+// Basket campaigns ("spend X, get Y off the basket": target_kind basket, target_ref = X in minor
+// units) go to members whose typical (median) basket is near X but below it — within
+// `basketNearShare` of it: the coupon is meant to stretch a basket, not to pay members who spend X
+// anyway, nor those who never come close. P(purchase) = the member's share of recent baskets that
+// reached X (smoothed: (hits + 0.5) / (baskets + 1)).
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -38,7 +44,9 @@ struct Campaign {
   std::string name;
   OfferType type = OfferType::PercentOff;
   TargetKind targetKind = TargetKind::Category;
-  std::string targetRef;  // product id, brand, or category id (as text, like the schema)
+  // Product id, brand, category id, or for a basket the minimum spend in minor units (as text, like
+  // the schema).
+  std::string targetRef;
   std::int32_t percentOffHundredths = 0;  // 15.5 % = 1550
   std::int64_t amountOffMinor = 0;
   int buyQty = 0, getQty = 0;
@@ -81,6 +89,7 @@ struct MemberOfferInput {
   int activeCoupons = 0;                // active coupons already held (all campaigns)
   std::unordered_map<std::int64_t, int> issuedPerCampaign;  // coupons ever issued per campaign
   std::set<std::pair<std::int64_t, std::int64_t>> issuedProducts;  // (campaign, product or 0)
+  std::vector<std::int64_t> basketSpendsMinor;  // spend of the member's recent baskets
 };
 
 struct OfferParams {
@@ -89,6 +98,9 @@ struct OfferParams {
   int couponDays = 14;               // coupon validity from the run (capped by the campaign's end)
   std::int64_t pointValueMinor = 1;  // what a loyalty point is worth, for scoring
   double minProbability = 0.02;  // below this a coupon is noise to the member and cost to budget
+  // A basket offer of threshold X goes to members whose median basket is in [share x X, X).
+  double basketNearShare = 0.6;
+  std::size_t minBaskets = 3;  // fewer baskets: no typical basket to speak of
 };
 
 struct ChosenOffer {
@@ -107,6 +119,9 @@ bool isHoldout(std::int64_t campaignId, std::int64_t memberId, std::int32_t hold
 // Face value of the campaign's coupon on a product of this unit price (0: cannot be valued).
 std::int64_t offerValueMinor(const Campaign& c, std::int64_t unitPriceMinor,
                              const OfferParams& params);
+
+// A basket campaign's minimum spend (0 for other campaigns or a malformed target).
+std::int64_t basketThresholdMinor(const Campaign& c);
 
 // `today` in days (as the models), `nowMs` for validity windows.
 std::vector<ChosenOffer> chooseOffers(const MemberOfferInput& member,

@@ -34,6 +34,9 @@ namespace aisle::gateway {
 struct BluezOptions {
   std::string adapter;  // "hci0"; empty: the first powered adapter
   std::chrono::milliseconds pruneAfter{60000};
+  // How often the prune runs (0: pruneAfter / 4, within [250 ms, 10 s]). A tick that hits its
+  // per-tick bound runs again at once, so any rate of new addresses is kept up with.
+  std::chrono::milliseconds pruneEvery{0};
   std::chrono::milliseconds callTimeout{5000};
   std::chrono::milliseconds rearmMax{30000};  // backoff cap between failed arming attempts
 };

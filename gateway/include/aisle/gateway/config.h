@@ -25,6 +25,9 @@
 //              secret_credential = "uplink-key" ($CREDENTIALS_DIRECTORY);  batch_max_delay = "1s"
 //              batch_max_events = 100;  request_max_events = 100;  timeout = "10s"
 //              retry_initial = "500ms";  retry_max = "30s"
+//   [heartbeat] interval = "60s" (health to POST /v1/gateways/{id}/heartbeat; "0s": none)
+//   [lan]      role = "both" | "scanner" | "hub";  hub_url = "http://10.1.2.3:9101" (scanner)
+//              key_file = "/etc/aisleone/lan.key" or key_credential = "lan-key";  interval = "1s"
 //   [spool]    dir = "/var/lib/aisleone-gateway/spool";  max_mb = 64;  fsync = "always"
 //   [log]      level = "info"
 #include <array>
@@ -64,6 +67,12 @@ struct DaemonSettings {
   std::chrono::milliseconds timeout{10000};
   std::chrono::milliseconds retryInitial{500};
   std::chrono::milliseconds retryMax{30000};
+  std::chrono::milliseconds heartbeatInterval{60000};  // 0: no heartbeats to the engine
+  std::string lanRole = "both";  // "both" | "scanner" | "hub"
+  std::string lanHubUrl;         // scanner: the hub's http://host:port
+  std::string lanKeyFile;        // the store's LAN key (scanner: signs; hub/both: verifies)
+  std::string lanKeyCredential;
+  std::chrono::milliseconds lanInterval{1000};
   std::string spoolDir = "/var/lib/aisleone-gateway/spool";
   std::int64_t spoolMaxMb = 64;
   FsyncPolicy fsync;

@@ -40,6 +40,7 @@ enum class AdapterState : std::uint8_t {
   Absent,      // bluetoothd runs, but no (configured/powered) adapter
   Off,         // the adapter exists but is not powered
   Discovering, // filter set and discovery started: adverts flow
+  NotScanning, // a hub-only gateway: no local radio by configuration (lan.role = "hub")
 };
 std::string_view adapterStateName(AdapterState state);
 

@@ -30,6 +30,8 @@ class JsonObjectWriter {
   // Shortest text that reads back as the same double; non-finite values are written as null.
   JsonObjectWriter& field(std::string_view key, double value);
   JsonObjectWriter& field(std::string_view key, bool value);
+  // `json` must already be valid JSON (a nested object or array built by the caller).
+  JsonObjectWriter& raw(std::string_view key, std::string_view json);
   void close() { out_.push_back('}'); }
 
  private:

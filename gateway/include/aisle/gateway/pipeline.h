@@ -8,6 +8,7 @@
 // here ever holds a Bluetooth address (the source hands over an opaque key).
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,9 +59,19 @@ struct PipelineStats {
   std::uint64_t devicesKnown = 0;      // current size of the per-device cache
 };
 
+// The latest Eddystone-TLM heard from a configured fixed beacon: such beacons interleave TLM frames
+// with their iBeacon/AltBeacon frames from the same address, so the TLM belongs to the identity the
+// device announced. For the health report (battery going flat, a freezer beacon warming up).
+struct BeaconTelemetry {
+  std::uint16_t batteryMv = 0;  // 0: the beacon does not measure it
+  double temperatureC = 0;
+  bool hasTemperature = false;  // the beacon sent 0x8000 ("not supported")
+  std::int64_t tMs = 0;         // when it was heard (the injected clock)
+};
+
 class AdvertPipeline final : public DeviceListener {
  public:
-  AdvertPipeline(std::string scanner, PrivacyPolicy policy, ZoneTracker& tracker, const Clock& clock);
+  AdvertPipeline(std::string scanner, PrivacyPolicy policy, SightingSink& tracker, const Clock& clock);
 
   void onDeviceReport(const DeviceReport& report) override;
   void onDeviceGone(std::uint64_t device) override;
@@ -70,10 +81,12 @@ class AdvertPipeline final : public DeviceListener {
   // forward so exits and dwells fall due without new sightings.
   void tick();
   // Swaps the tracker after a configuration reload (presence state starts over).
-  void reset(PrivacyPolicy policy, ZoneTracker& tracker);
+  void reset(PrivacyPolicy policy, SightingSink& tracker);
 
   AdapterState adapterState() const { return adapterState_; }
   const PipelineStats& stats() const { return stats_; }
+  // One entry per configured fixed beacon ([beacon.*] ids) that sent a TLM: bounded by the config.
+  const std::map<std::string, BeaconTelemetry>& telemetry() const { return telemetry_; }
 
  private:
   // What a device last announced: BlueZ sends the payload only when it changes, RSSI per advert.
@@ -82,19 +95,23 @@ class AdvertPipeline final : public DeviceListener {
     bool interest = false;
     bool decided = false;  // a beacon frame was seen (interest is known)
     bool hasRssi = false;
+    bool tlmPending = false;  // a TLM came before the identity frame that says whose it is
     Dbm lastRssi;
+    BeaconTelemetry tlm;
   };
   void learnPayload(Device& d, const DeviceReport& r);
   void consider(Device& d, const Advert& a);
+  void keepTelemetry(Device& d);
 
   std::string scanner_;
   PrivacyPolicy policy_;
-  ZoneTracker* tracker_;
+  SightingSink* tracker_;
   const Clock& clock_;
   AdapterState adapterState_ = AdapterState::Starting;
   std::unordered_map<std::uint64_t, Device> devices_;
   std::string scratch_;
   PipelineStats stats_;
+  std::map<std::string, BeaconTelemetry> telemetry_;
 };
 
 }  // namespace aisle::gateway

@@ -53,6 +53,8 @@ struct UplinkMetrics {
   Gauge& spoolDepthRecords;
   Gauge& spoolDepthBytes;
   Gauge& spoolDropped;
+  Counter& heartbeatsOk;
+  Counter& heartbeatsFailed;
 };
 
 class EventBatcher final : public ZoneEventSink {
@@ -117,6 +119,43 @@ class UplinkSender {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  std::thread thread_;
+};
+
+// A POST of "the latest report" on a thread of its own: health heartbeats to the engine
+// (`POST /v1/gateways/{id}/heartbeat`) and a scanner's summaries to its hub. Latest wins: a report
+// not yet sent is replaced by a newer one, and a failed one is not retried or spooled (a stale
+// report is worth nothing; the next follows within its interval). Its own thread and connection,
+// so a slow or dead receiver never delays the event uplink or the radio loop.
+class LatestWinsSender {
+ public:
+  LatestWinsSender(PostBatch post, Logger log, Counter& ok, Counter& failed);
+  ~LatestWinsSender();
+  LatestWinsSender(const LatestWinsSender&) = delete;
+  LatestWinsSender& operator=(const LatestWinsSender&) = delete;
+
+  void start();
+  // Ends the thread after the request in flight; a pending report is dropped.
+  void stop();
+  // Hands over the newest report; replaces one still waiting. Never blocks on the network.
+  void submit(std::string body);
+  // One pending report POSTed, if any (the thread's step; tests call it directly). True if one was.
+  bool sendPending();
+  bool failing() const { return failing_.load(); }
+
+ private:
+  void run();
+
+  PostBatch post_;
+  Logger log_;
+  Counter& ok_;
+  Counter& failed_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::string pending_;
+  bool hasPending_ = false;
+  bool stopping_ = false;
+  std::atomic<bool> failing_{false};
   std::thread thread_;
 };
 

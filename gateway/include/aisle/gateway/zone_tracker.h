@@ -95,17 +95,27 @@ struct ZoneStats {
   std::uint64_t beaconsForgotten = 0;
 };
 
-class ZoneTracker {
+// Where a scanner's sightings go: the zone tracker (hub or one-Pi store), or the LAN summarizer
+// of a scanner-only Pi that forwards them to its hub.
+class SightingSink {
+ public:
+  virtual ~SightingSink() = default;
+  virtual void onSighting(std::string_view scanner, std::string_view beacon, Dbm rssi, std::int64_t tMs) = 0;
+  virtual void onScannerHeartbeat(std::string_view scanner, std::int64_t tMs) = 0;
+  virtual void advance(std::int64_t tMs) = 0;
+};
+
+class ZoneTracker final : public SightingSink {
  public:
   ZoneTracker(ZoneSetup setup, ZoneEventSink& sink);
 
   // Sightings should arrive in time order (per scanner they do; across scanners the hub takes
   // them as they come); time never moves backwards: an older timestamp counts as "now".
-  void onSighting(std::string_view scanner, std::string_view beacon, Dbm rssi, std::int64_t tMs);
+  void onSighting(std::string_view scanner, std::string_view beacon, Dbm rssi, std::int64_t tMs) override;
   // A scanner is alive even when it hears no beacon (heartbeats over the LAN).
-  void onScannerHeartbeat(std::string_view scanner, std::int64_t tMs);
+  void onScannerHeartbeat(std::string_view scanner, std::int64_t tMs) override;
   // Moves time forward: exits and dwells that fall due are emitted with their own timestamps.
-  void advance(std::int64_t tMs);
+  void advance(std::int64_t tMs) override;
   // End of input: every beacon still in a zone gets its due dwell and its exit at its timeout.
   void finish();
 

@@ -1,0 +1,136 @@
+#pragma once
+// The real `aisleone-coupon-engine serve` binary as a child process (EngineProcess), and a webhook
+// receiver standing in for the push provider (FakeWebhook), shared by the engine's e2e tests.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "aisle/common/hmac.h"
+#include "aisle/common/http.h"
+#include "eventually.h"
+
+extern char** environ;
+
+namespace aisle::testing {
+
+namespace fs = std::filesystem;
+
+// Receives the engine's webhook pushes; verifies the signature and records every Idempotency-Key.
+class FakeWebhook {
+ public:
+  FakeWebhook() {
+    auto verifier = std::make_shared<RequestVerifier>(
+        [](const std::string& k) -> std::optional<std::string> {
+          if (k == "hook-key") return std::string("hook-secret-0123456789");
+          return std::nullopt;
+        },
+        clock_);
+    http::Router r;
+    r.add("POST", "/push", http::hmacAuthenticator(verifier), [this](const http::Request& q) {
+      if (down_) {
+        ++refused_;
+        return http::Response::error(503, "receiver down");
+      }
+      std::lock_guard lock(mu_);
+      ++received_[q.header("idempotency-key").value_or("")];
+      return http::Response::json(200, "{}");
+    });
+    server_ = std::make_unique<http::Server>(std::move(r), http::ServerOptions{}, std::make_shared<MetricsRegistry>(),
+                                             Logger("hook", nullptr));
+    server_->start();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()) + "/push"; }
+  // Pushes accepted (200), by Idempotency-Key.
+  std::map<std::string, int> received() {
+    std::lock_guard lock(mu_);
+    return received_;
+  }
+  // While down, every push is answered 503 (and not counted as received).
+  void setDown(bool down) { down_ = down; }
+  int refused() const { return refused_; }
+
+ private:
+  SystemClock clock_;
+  std::atomic<bool> down_{false};
+  std::atomic<int> refused_{0};
+  std::mutex mu_;
+  std::map<std::string, int> received_;
+  std::unique_ptr<http::Server> server_;
+};
+
+class EngineProcess {
+ public:
+  EngineProcess(const fs::path& config, const fs::path& dir, const std::string& dbUrl, int run) {
+    out_ = dir / ("engine-" + std::to_string(run) + ".out");
+    log_ = dir / ("engine-" + std::to_string(run) + ".log");
+    const std::string binary = std::string(AISLE_BINARY_DIR) + "/coupon-engine/aisleone-coupon-engine";
+    const std::string cfg = config.string();
+    const char* argv[] = {binary.c_str(), "serve", "--config", cfg.c_str(), nullptr};
+    std::vector<std::string> envStrings;
+    for (char** e = environ; *e; ++e) {
+      if (std::string(*e).rfind("AISLE_DB=", 0) != 0) envStrings.emplace_back(*e);
+    }
+    envStrings.push_back("AISLE_DB=" + dbUrl);
+    std::vector<char*> env;
+    for (auto& s : envStrings) env.push_back(s.data());
+    env.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn(&pid_, argv[0], &actions, nullptr, const_cast<char**>(argv), env.data());
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~EngineProcess() { kill(SIGKILL); }
+  // Still running (not exited or crashed)?
+  bool alive() const {
+    if (pid_ <= 0) return false;
+    int status = 0;
+    return waitpid(pid_, &status, WNOHANG) == 0;
+  }
+  // The port from the engine's `{"listening":N}` line (it binds port 0).
+  std::uint16_t port() {
+    std::uint16_t port = 0;
+    eventually([&] {
+      std::ifstream in(out_);
+      std::string line;
+      const std::string marker = "{\"listening\":";
+      while (std::getline(in, line)) {
+        if (line.rfind(marker, 0) == 0) port = static_cast<std::uint16_t>(std::stoi(line.substr(marker.size())));
+      }
+      return port != 0;
+    });
+    return port;
+  }
+  void kill(int sig) {
+    if (pid_ <= 0) return;
+    ::kill(pid_, sig);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+  std::string logText() const {
+    std::ifstream in(log_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  fs::path out_, log_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace aisle::testing
