@@ -5,7 +5,11 @@
 // (/proc/<pid>/stat utime+stime over the window) and its peak RSS (VmHWM).
 // Goal: >= 15,000 adverts/s at <= 50 % of one core and <= 16 MB RSS.
 //
-//   bench_gateway_dbus [--devices N] [--seconds S] [--rates 5000,10000,15000,20000,40000]
+//   bench_gateway_dbus [--devices N] [--seconds S] [--rates 5000,10000,15000,20000,40000] [--engine http|https]
+// --engine https: the uplink goes to an `openssl s_server` on 127.0.0.1 with a certificate made for
+// the run (trusted through SSL_CERT_FILE), so the resident figures include the TLS client's
+// handshakes as a store gateway's https uplink does. s_server does not answer POSTs, so batches stay
+// spooled and are retried every few seconds — each retry a full handshake.
 // Default run: 5 rates x (2 s warm-up + 10 s window), about a minute.
 #include <fcntl.h>
 #include <signal.h>
@@ -128,11 +132,13 @@ std::string loadAvg() {
 static int runBench(int argc, char** argv) {
   int devices = 1000;
   int seconds = 10;
+  std::string engine = "http";
   std::vector<double> rates{5000, 10000, 15000, 20000, 40000};
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
     if (a == "--devices") devices = std::atoi(argv[i + 1]);
     else if (a == "--seconds") seconds = std::atoi(argv[i + 1]);
+    else if (a == "--engine") engine = argv[i + 1];
     else if (a == "--rates") {
       rates.clear();
       std::istringstream in(argv[i + 1]);
@@ -156,11 +162,38 @@ static int runBench(int argc, char** argv) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::ofstream(dir / "key") << "0123456789abcdef0123456789abcdef";
+  pid_t tlsServer = -1;
+  struct TlsServerGuard {
+    pid_t& pid;
+    ~TlsServerGuard() {
+      if (pid > 0) {
+        ::kill(pid, SIGTERM);
+        waitpid(pid, nullptr, 0);
+      }
+    }
+  } tlsGuard{tlsServer};
+  std::string engineUrl = "http://127.0.0.1:9";
+  if (engine == "https") {
+    const std::string cert = (dir / "engine-cert.pem").string(), key = (dir / "engine-key.pem").string();
+    const std::string gen = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 "
+                            "-subj /CN=bench-engine -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                            key + " -out " + cert + " 2>/dev/null";
+    if (std::system(gen.c_str()) != 0) {
+      std::cerr << "--engine https needs the openssl command\n";
+      return 1;
+    }
+    const std::string accept = "127.0.0.1:18443";
+    const char* sargs[] = {"openssl", "s_server", "-quiet", "-www", "-accept", accept.c_str(), "-cert", cert.c_str(),
+                           "-key", key.c_str(), nullptr};
+    posix_spawnp(&tlsServer, "openssl", nullptr, nullptr, const_cast<char**>(sargs), environ);
+    setenv("SSL_CERT_FILE", cert.c_str(), 1);
+    engineUrl = "https://" + accept;
+  }
   // Events go to the spool (nothing listens on the engine port): the uplink's retries stay off the
   // measured loop thread, as in a store whose engine is away.
   std::ofstream(dir / "gw.conf") << "[gateway]\nid = \"gw-bench\"\nstore_id = 1\n[http]\nport = 0\n"
                                  << "[privacy]\nibeacon_uuids = [\"" << aisle::bench::kBenchIBeaconUuid << "\"]\n"
-                                 << "[uplink]\nengine_url = \"http://127.0.0.1:9\"\nkey_id = \"k\"\nsecret_file = \""
+                                 << "[uplink]\nengine_url = \"" << engineUrl << "\"\nkey_id = \"k\"\nsecret_file = \""
                                  << (dir / "key").string() << "\"\nretry_initial = \"1s\"\nretry_max = \"5s\"\n"
                                  << "[heartbeat]\ninterval = \"0s\"\n"
                                  << "[spool]\ndir = \"" << (dir / "spool").string() << "\"\nfsync = \"never\"\n";
@@ -281,6 +314,7 @@ static int runBench(int argc, char** argv) {
     std::cout << "\n";
   }
   figures["devices"] = devices;
+  figures["engine_https"] = engine == "https" ? 1 : 0;
   figures["window_s"] = seconds;
   std::string load = loadAvg();
   figures["load_1min"] = std::stod(load.substr(0, load.find(' ')));
@@ -291,7 +325,7 @@ static int runBench(int argc, char** argv) {
   while ((reaped = waitpid(pid, &status, WNOHANG)) == 0 && Clock::now() < until) bluez.step(5ms);
   if (reaped == pid) pid = -1;  // exited; otherwise the guard kills it
   fs::remove_all(dir);
-  aisle::bench::writeResult("gateway_dbus", figures);
+  aisle::bench::writeResult(engine == "https" ? "gateway_dbus_https" : "gateway_dbus", figures);
   return 0;
 }
 

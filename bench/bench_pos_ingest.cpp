@@ -7,7 +7,8 @@
 //
 // Client, service and PostgreSQL share the machine: the JSON reports the CPU each one used.
 //
-//   bench_pos_ingest [--seconds 20] [--clients 8] [--pool 4] [--threads 16] [--lines 10]
+//   bench_pos_ingest [--seconds 20] [--clients 8] [--pool 4] [--threads 16] [--lines 10] [--group 256]
+//                    [--group-wait-us 1000]
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -20,6 +21,9 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
 #include <random>
 #include <thread>
 #include <vector>
@@ -57,6 +61,32 @@ double machineCpuSeconds() {
   long long user = 0, nice = 0, sys = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
   in >> cpu >> user >> nice >> sys >> idle >> iowait >> irq >> softirq >> steal;
   return static_cast<double>(user + nice + sys + irq + softirq + steal) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// CPU seconds of the PostgreSQL backends serving database `db` (the service's connections), by pid:
+// the database's own share, apart from whatever else the machine runs.
+std::map<int, double> backendCpu(const std::string& url, const std::string& db) {
+  std::map<int, double> out;
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  const int self = c.backendpid();
+  for (const auto& row : tx.exec_params("SELECT pid FROM pg_stat_activity WHERE datname = $1", db)) {
+    const int pid = row[0].as<int>();
+    if (pid == self) continue;
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string f;
+    long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && fields >> f; ++i) {
+      if (i == 14) utime = std::stoll(f);
+      if (i == 15) stime = std::stoll(f);
+    }
+    out[pid] = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return out;
 }
 
 int argInt(int argc, char** argv, const std::string& name, int def) {
@@ -97,6 +127,8 @@ int main(int argc, char** argv) {
   const int pool = argInt(argc, argv, "--pool", 4);
   const int threads = argInt(argc, argv, "--threads", 16);
   const int lines = argInt(argc, argv, "--lines", 10);
+  const int groupMax = argInt(argc, argv, "--group", 256);  // group commit: sales per transaction (1: off)
+  const int groupWaitUs = argInt(argc, argv, "--group-wait-us", 1000);
 
   const std::string dbName = "bench_pos_ingest_" + std::to_string(std::random_device{}() % 1000000);
   {
@@ -124,6 +156,8 @@ int main(int argc, char** argv) {
     cfg.listenPort = 0;
     cfg.dbPoolSize = pool;
     cfg.httpThreads = threads;
+    cfg.groupCommitMaxSales = groupMax;
+    cfg.groupCommitWaitUs = groupWaitUs;
     for (int c = 0; c < nClients; ++c) {
       const std::string key = "lane-9-" + std::to_string(c + 1);
       cfg.terminals[key] = pos::TerminalKey{key, *fromHex(kSecretHex), "9"};
@@ -142,6 +176,7 @@ int main(int argc, char** argv) {
     std::string firstError;
     std::mutex errMu;
 
+    const auto backends0 = backendCpu(url, dbName);
     const double cpu0 = processCpuSeconds(), machine0 = machineCpuSeconds();
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> clients;
@@ -182,6 +217,9 @@ int main(int argc, char** argv) {
     for (auto& t : clients) t.join();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double processCpu = processCpuSeconds() - cpu0, machineCpu = machineCpuSeconds() - machine0;
+    double dbCpu = 0;  // backends that connected during the run (the group writer's) started from 0
+    for (const auto& [pid, cpu] : backendCpu(url, dbName)) dbCpu += cpu - (backends0.count(pid) ? backends0.at(pid) : 0.0);
+    const auto group = (*svc)->groupCommitStats();
     double load = 0;
     std::ifstream("/proc/loadavg") >> load;
 
@@ -230,7 +268,12 @@ int main(int argc, char** argv) {
               << " lines (" << unmatched << " without product), " << quarantined << " quarantined; resent "
               << resent << " -> " << resentDuplicates << " duplicates; " << (exact ? "EXACT" : "MISMATCH") << "\n"
               << "  cpu: clients " << clientCpuTotal / elapsed << " cores, service " << (processCpu - clientCpuTotal) / elapsed
-              << " cores, rest of machine (PostgreSQL + others) " << (machineCpu - processCpu) / elapsed << " cores\n";
+              << " cores, PostgreSQL backends of this database " << dbCpu / elapsed
+              << " cores, rest of machine (other PostgreSQL work + others) " << (machineCpu - processCpu - dbCpu) / elapsed
+              << " cores\n  cpu per sale: clients " << 1000 * clientCpuTotal / static_cast<double>(posted) << " ms, service "
+              << 1000 * (processCpu - clientCpuTotal) / static_cast<double>(posted) << " ms, backends "
+              << 1000 * dbCpu / static_cast<double>(posted) << " ms; group commit: " << group.sales << " sales in "
+              << group.batches << " database transactions\n";
     bench::writeResult("pos_ingest",
                        {{"transactions_per_s", static_cast<double>(posted) / elapsed},
                         {"lines_per_s", static_cast<double>(posted * lines) / elapsed},
@@ -244,10 +287,14 @@ int main(int argc, char** argv) {
                         {"errors", static_cast<double>(errors)},
                         {"clients", nClients},
                         {"db_pool", pool},
+                        {"group_commit_max_sales", groupMax},
                         {"lines_per_transaction", lines},
                         {"client_cpu_core_fraction", clientCpuTotal / elapsed},
                         {"service_cpu_core_fraction", (processCpu - clientCpuTotal) / elapsed},
-                        {"rest_cpu_core_fraction", (machineCpu - processCpu) / elapsed},
+                        {"db_backend_cpu_core_fraction", dbCpu / elapsed},
+                        {"rest_cpu_core_fraction", (machineCpu - processCpu - dbCpu) / elapsed},
+                        {"group_commit_sales_per_batch",
+                         group.batches ? static_cast<double>(group.sales) / static_cast<double>(group.batches) : 0.0},
                         {"load_avg_1m", load}});
     if (!exact) rc = 1;
   } catch (const std::exception& e) {

@@ -13,17 +13,6 @@
 
 namespace aisle::http {
 
-std::string targetOf(const std::string& url) {
-  // Byte for byte as written: signatures cover the target, and re-encoding (as Poco::URI does for
-  // ';', '=' or "%2F") would make the server see a different one.
-  const auto scheme = url.find("://");
-  const auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  if (slash == std::string::npos) return "/";
-  std::string t = url.substr(slash);
-  if (const auto hash = t.find('#'); hash != std::string::npos) t.erase(hash);
-  return t;
-}
-
 Result<ClientResponse> request(const std::string& method, const std::string& url, const Headers& headers,
                                const std::string& body, std::chrono::milliseconds timeout,
                                const std::string& contentType) {

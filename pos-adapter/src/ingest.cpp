@@ -135,11 +135,28 @@ void IngestService::store(const TransactionOutcome& item, const std::string& ori
     reject(s.message());
     return;
   }
+  record(t, repository_.write(t, s->storeId, writeOptions(*s)), where, sum);
+}
+
+WriteOptions IngestService::writeOptions(const StoreInfo& store) const {
   WriteOptions wo;
   wo.unknownCard = config_.unknownCard;
   wo.redemptionsPerMemberPerDay = config_.redemptionsPerMemberPerDay;
-  wo.storeTimeZone = s->timeZone;
-  record(t, repository_.write(t, s->storeId, wo), where, sum);
+  wo.storeTimeZone = store.timeZone;
+  return wo;
+}
+
+std::optional<StoreInfo> IngestService::batchableStore(const TransactionOutcome& item) {
+  const Transaction* t = item.transaction ? &*item.transaction : nullptr;
+  if (!t || item.kind != TransactionOutcome::Kind::Parsed || !TransactionRepository::batchable(*t)) return std::nullopt;
+  return repository_.findStore(config_.org, t->key.store);
+}
+
+void IngestService::recordWritten(const TransactionOutcome& item, const WriteResult& w, const std::string& origin,
+                                  IngestSummary& sum) {
+  const Transaction& t = *item.transaction;
+  for (const auto& warning : t.warnings) log_.with("tx", t.key.str()).info(warning);
+  record(t, w, origin + " #" + std::to_string(item.index) + " (" + item.reference + ")", sum);
 }
 
 void IngestService::record(const Transaction& t, const WriteResult& w, const std::string& where, IngestSummary& sum) {
@@ -184,6 +201,12 @@ IngestSummary IngestService::ingest(std::string_view bytes, const std::string& o
     log_.with("source", origin).warn("document rejected: " + doc.message());
     return sum;
   }
+  return storeParsed(*doc, origin);
+}
+
+IngestSummary IngestService::storeParsed(const ParsedDocument& parsed, const std::string& origin) {
+  IngestSummary sum;
+  const ParsedDocument* doc = &parsed;
   // Plain sales go to the database in batches (one transaction, a fixed number of statements each);
   // anything else is written alone, after the batch before it, so the results keep document order.
   std::vector<TransactionRepository::BatchItem> batch;
@@ -196,12 +219,7 @@ IngestSummary IngestService::ingest(std::string_view bytes, const std::string& o
       WriteOptions wo;
       wo.unknownCard = config_.unknownCard;
       const auto results = repository_.writeBatch(batch, wo);
-      for (std::size_t i = 0; i < batched.size(); ++i) {
-        const auto& item = *batched[i];
-        for (const auto& w : item.transaction->warnings) log_.with("tx", item.transaction->key.str()).info(w);
-        record(*item.transaction, results[i],
-               origin + " #" + std::to_string(item.index) + " (" + item.reference + ")", sum);
-      }
+      for (std::size_t i = 0; i < batched.size(); ++i) recordWritten(*batched[i], results[i], origin, sum);
     }
     batch.clear();
     batched.clear();
@@ -209,9 +227,7 @@ IngestSummary IngestService::ingest(std::string_view bytes, const std::string& o
   };
   for (const auto& item : doc->items) {
     const Transaction* t = item.transaction ? &*item.transaction : nullptr;
-    std::optional<StoreInfo> known;
-    if (t && item.kind == TransactionOutcome::Kind::Parsed && TransactionRepository::batchable(*t))
-      known = repository_.findStore(config_.org, t->key.store);
+    const std::optional<StoreInfo> known = batchableStore(item);
     if (!known) {
       flush();
       store(item, origin, sum);

@@ -8,13 +8,17 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "aisle/common/log.h"
 #include "aisle/common/pg.h"
 #include "aisle/pos/cli.h"
+#include "aisle/pos/group_commit.h"
 #include "aisle/pos/ingest.h"
 #include "pg_fixture.h"
 
@@ -325,6 +329,34 @@ TEST(PosImportCommand, PrintsTheDesignSummaryAndCountsResendsAsDuplicates) {
   ::unsetenv("AISLE_DB");
 }
 
+TEST(PosImportCommand, FilesParsedAheadOnWorkerThreadsAreStoredInFileOrder) {
+  aisle::testing::PgDatabase db("pos_import_order");
+  AISLE_REQUIRE_PG(db);
+  seed(db.url());
+  ::setenv("AISLE_DB", db.url().c_str(), 1);
+  const auto dir = std::filesystem::temp_directory_path() / ("pos-import-order-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  // 12 files: sale k in file k; file 11 sends sale 1 again with another amount (a conflict, so sale 1
+  // of file 01 must have been stored first), file 12 sends sale 2 again unchanged (a duplicate).
+  for (int k = 1; k <= 10; ++k) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%02d.json", k);
+    std::ofstream(dir / name) << sale(std::to_string(k));
+  }
+  std::ofstream(dir / "11.json") << sale("1", "", "2024-03-01", "2.00");
+  std::ofstream(dir / "12.json") << sale("2");
+  std::ostringstream out, err;
+  ASSERT_EQ(runCli({"import", dir.string()}, out, err), 0) << err.str();
+  EXPECT_EQ(out.str(), "{\"transactions\":10,\"duplicates\":1,\"rejected\":1,\"lines\":10,\"redemptions\":0}\n");
+  EXPECT_NE(err.str().find("11.json"), std::string::npos) << err.str();
+  EXPECT_EQ(db.one("SELECT l.amount_minor FROM transaction_lines l JOIN transactions t USING (member_id, transaction_id) "
+                   "WHERE t.sequence_no = '1'"),
+            "100");  // file 01's sale stands; file 11's is the quarantined one
+  EXPECT_EQ(db.count("SELECT count(*) FROM quarantined_transactions"), 1);
+  std::filesystem::remove_all(dir);
+  ::unsetenv("AISLE_DB");
+}
+
 TEST(PosImportCommand, ANonexistentFileIsOneClearErrorAndNonZeroExit) {
   std::ostringstream out, err;
   EXPECT_EQ(runCli({"import", "/nonexistent/file.xml"}, out, err), 2);
@@ -570,6 +602,109 @@ TEST_F(PosIngest, ItemCodesWithQuotesBackslashesCommasAndBracesAreStoredAsSent) 
   EXPECT_EQ(one("SELECT item_code FROM transaction_lines WHERE line_no = 2"), "NULL");
   EXPECT_EQ(one("SELECT gtin || ' ' || (item_code IS NULL) FROM transaction_lines WHERE line_no = 3"),
             "04006381333931 true");
+}
+
+
+// ------------------------------------------------------------------ group commit (the HTTP write path)
+
+class PosGroupCommit : public PosIngest {
+ protected:
+  Transaction parsed(const std::string& json) {
+    auto doc = service_->parse(json, DocumentFormat::Json);
+    EXPECT_TRUE(doc) << doc.message();
+    return *doc->items.at(0).transaction;
+  }
+  // Every sale is posted from its own thread at once; the writer waits for all of them (maxSales = the
+  // number of sales, a long maxWait), so they arrive in one collection round.
+  std::vector<WriteResult> writeTogether(GroupCommitWriter& writer, const std::vector<Transaction>& sales,
+                                         const std::vector<std::int64_t>& storeIds,
+                                         std::vector<std::string>* errors = nullptr) {
+    std::vector<WriteResult> out(sales.size());
+    std::vector<std::string> errs(sales.size());
+    const WriteOptions wo;
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < sales.size(); ++i) {
+      threads.emplace_back([&, i] {
+        try {
+          out[i] = writer.write(sales[i], storeIds[i], wo);
+        } catch (const std::exception& e) {
+          errs[i] = e.what();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    if (errors) *errors = errs;
+    for (std::size_t i = 0; i < sales.size() && !errors; ++i) EXPECT_EQ(errs[i], "") << "sale " << i;
+    return out;
+  }
+  GroupCommitOptions together(std::size_t n) {
+    GroupCommitOptions o;
+    o.maxSales = n;
+    o.maxWait = std::chrono::seconds(5);
+    return o;
+  }
+};
+
+TEST_F(PosGroupCommit, TwoIdenticalSalesInOneBatchAreStoredOnceAndBothAnsweredSuccess) {
+  GroupCommitWriter writer(db_.url(), std::make_shared<StoreCache>(), together(2), *log_);
+  const Transaction t = parsed(sale("1", R"(,"card":"40000066677")"));
+  const auto results = writeTogether(writer, {t, t}, {1, 1});
+  std::multiset<WriteResult::Status> statuses{results[0].status, results[1].status};
+  EXPECT_EQ(statuses.count(WriteResult::Status::Inserted), 1u);
+  EXPECT_EQ(statuses.count(WriteResult::Status::Duplicate), 1u);
+  EXPECT_EQ(results[0].transactionId, results[1].transactionId);  // the duplicate names the stored sale
+  EXPECT_EQ(count("SELECT count(*) FROM transactions"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM transaction_lines"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantined_transactions"), 0);
+  EXPECT_EQ(one("SELECT member_id FROM transactions"), "42");
+}
+
+TEST_F(PosGroupCommit, AConflictInsideABatchIsQuarantinedAndTheOtherSalesOfTheBatchAreStored) {
+  ASSERT_EQ(service_->ingest(sale("1"), "till").transactions, 1);
+  GroupCommitWriter writer(db_.url(), std::make_shared<StoreCache>(), together(3), *log_);
+  const auto results =
+      writeTogether(writer, {parsed(sale("1", "", "2024-03-01", "2.00")), parsed(sale("2")), parsed(sale("3"))}, {1, 1, 1});
+  EXPECT_EQ(results[0].status, WriteResult::Status::Conflict);
+  EXPECT_EQ(results[1].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(results[2].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(writer.stats().batches, 1u);  // one database transaction for all three
+  EXPECT_EQ(count("SELECT count(*) FROM transactions"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantined_transactions WHERE sequence_no = '1'"), 1);
+  EXPECT_EQ(one("SELECT amount_minor FROM transaction_lines l JOIN transactions t USING (member_id, transaction_id) "
+                "WHERE t.sequence_no = '1'"),
+            "100");  // the original stands
+}
+
+TEST_F(PosGroupCommit, ASaleTheDatabaseRefusesFailsAloneAndTheRestOfItsBatchIsStored) {
+  GroupCommitWriter writer(db_.url(), std::make_shared<StoreCache>(), together(3), *log_);
+  std::vector<std::string> errors;
+  // Store 999 does not exist: the batch's insert fails on the foreign key, then each sale goes alone.
+  const auto results = writeTogether(writer, {parsed(sale("1")), parsed(sale("2")), parsed(sale("3"))}, {1, 999, 1}, &errors);
+  EXPECT_EQ(results[0].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(results[2].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(errors[0], "");
+  EXPECT_NE(errors[1], "");
+  EXPECT_EQ(errors[2], "");
+  EXPECT_EQ(writer.stats().fallbacks, 1u);
+  EXPECT_EQ(one("SELECT string_agg(sequence_no, ',' ORDER BY sequence_no) FROM transactions"), "1,3");
+}
+
+TEST_F(PosGroupCommit, ManyConcurrentWritersOfOverlappingSalesStoreEachExactlyOnce) {
+  GroupCommitOptions o;
+  o.maxSales = 16;
+  GroupCommitWriter writer(db_.url(), std::make_shared<StoreCache>(), o, *log_);
+  std::vector<Transaction> sales;
+  for (int i = 0; i < 40; ++i) sales.push_back(parsed(sale(std::to_string(i % 20))));  // each sale twice
+  const auto results = writeTogether(writer, sales, std::vector<std::int64_t>(sales.size(), 1));
+  int inserted = 0, duplicates = 0;
+  for (const auto& r : results) {
+    inserted += r.status == WriteResult::Status::Inserted;
+    duplicates += r.status == WriteResult::Status::Duplicate;
+  }
+  EXPECT_EQ(inserted, 20);
+  EXPECT_EQ(duplicates, 20);
+  EXPECT_EQ(count("SELECT count(*) FROM transactions"), 20);
+  EXPECT_LT(writer.stats().batches, 40u);  // sales shared database transactions
 }
 
 }  // namespace

@@ -360,4 +360,67 @@ TEST_F(RealtimeTest, RawProximityEventsOlderThanTheRetentionAreDeleted) {
   EXPECT_EQ(count("SELECT count(*) FROM proximity_events WHERE event_id = 'new'"), 1);
 }
 
+TEST_F(RealtimeTest, APushQueuedDuringASlowWriteBackIsHandedOverWithoutWaitingForIt) {
+  // Member 7's coupon row is locked, so the write-back of member 7's push (it marks the coupon
+  // delivered) blocks. A push queued meanwhile for member 8 must still be claimed and handed over:
+  // the write-back runs beside the claims, not between them.
+  pqxx::connection locker(db->url());
+  pqxx::work lock(locker);
+  lock.exec("SELECT 1 FROM coupons WHERE member_id = 7 AND product_id = 100 FOR UPDATE");
+  ASSERT_EQ(post(batch("ev-1", "dwell", "health", eidBeacon())).status, 200);
+  ASSERT_EQ(waitForFcm(1).size(), 1u);
+
+  auto stream = sse->subscribe(8);
+  {
+    pqxx::connection c(db->url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO outbox (member_id, dedupe_key, provider, payload) VALUES (8, 'manual:8', 'sse', '{\"title\":\"t\"}')");
+    tx.commit();
+  }
+  dispatcher->wake();
+  auto event = stream->next(std::chrono::seconds(5));
+  ASSERT_TRUE(event.has_value());
+  EXPECT_NE(event->find("id: manual:8"), std::string::npos) << *event;
+  // Member 7's outcome is still waiting for the lock: its row is "sending", so no claim takes it again.
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE member_id = 7 AND state = 'sending'"), 1);
+
+  lock.abort();
+  for (int i = 0; i < 300 && count("SELECT count(*) FROM outbox WHERE state = 'sent'") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE state = 'sent'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM coupons WHERE member_id = 7 AND state = 'delivered' AND product_id = 100"), 1);
+  EXPECT_EQ(fcm->sent().size(), 1u);  // handed over once, although its write-back came late
+}
+
+TEST_F(RealtimeTest, AClaimedPushIsNotClaimedAgainUntilItsOutcomeIsWrittenBack) {
+  dispatcher->stop();  // this test claims by hand
+  pqxx::connection c(db->url());
+  RealtimeRepository::prepare(c);
+  {
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO outbox (member_id, dedupe_key, provider, payload) VALUES (7, 'k:1', 'fcm', '{}')");
+    tx.commit();
+  }
+  std::vector<OutboxRow> first, second;
+  {
+    pqxx::nontransaction tx(c);
+    first = RealtimeRepository::claimDue(tx, 50);
+    second = RealtimeRepository::claimDue(tx, 50);
+  }
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].attempts, 1);
+  EXPECT_EQ(first[0].pushToken, "device-token-7");
+  EXPECT_TRUE(second.empty());
+  {
+    pqxx::work tx(c);
+    RealtimeRepository::markRetry(tx, first[0], 0, "try again");
+    tx.commit();
+  }
+  pqxx::nontransaction tx(c);
+  auto retried = RealtimeRepository::claimDue(tx, 50);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].attempts, 2);
+}
+
 }  // namespace aisle::engine

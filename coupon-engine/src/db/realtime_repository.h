@@ -129,6 +129,8 @@ class RealtimeRepository {
                                                  const std::string& gatewayId, const std::vector<EventWrite>& writes);
 
   // Dispatcher: claims due rows (state -> sending, attempts + 1) without blocking other dispatchers.
+  // Only "pending" rows: a row handed over whose outcome is not written back yet stays "sending".
+  // One round trip (see claimSql for why it is not a prepared statement).
   static std::vector<OutboxRow> claimDue(pqxx::transaction_base& tx, int limit);
   static void markSent(pqxx::transaction_base& tx, const OutboxRow& row);
   static void markSent(pqxx::transaction_base& tx, const std::vector<const OutboxRow*>& rows);  // one statement

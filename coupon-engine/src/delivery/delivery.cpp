@@ -235,6 +235,8 @@ void Dispatcher::start() {
     return n;
   });
   if (requeued) log_.warn(std::to_string(requeued) + " pushes were in flight at the last stop; sending them again");
+  writerRunning_ = true;
+  writer_ = std::thread([this] { writerLoop(); });
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -245,6 +247,14 @@ void Dispatcher::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The claimer has stopped, so nothing more is queued: the writer makes one last attempt.
+  {
+    std::lock_guard lock(outMu_);
+    writerStop_ = true;
+  }
+  outCv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  writerRunning_ = false;
 }
 
 void Dispatcher::wake() {
@@ -255,14 +265,65 @@ void Dispatcher::wake() {
   cv_.notify_all();
 }
 
-void Dispatcher::writeBack(PgSession& session, std::vector<OutboxRow>& rows, std::vector<SendResult>& results) {
+void Dispatcher::flushOutcomes() {
+  std::lock_guard flushing(flushMu_);
+  std::vector<OutboxRow> rows;
+  std::vector<SendResult> results;
+  {
+    std::lock_guard lock(outMu_);
+    rows.swap(outRows_);
+    results.swap(outResults_);
+  }
+  if (rows.empty()) return;
   try {
-    writeBackOnce(session, rows, results);
+    auto lease = db_.lease();
+    const auto t0 = std::chrono::steady_clock::now();
+    writeBackOnce(*lease, rows, results);
+    stageMark_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   } catch (...) {
-    // Keep the outcomes (the pushes were handed over already) for the next round.
-    unwrittenRows_ = std::move(rows);
-    unwrittenResults_ = std::move(results);
+    // The pushes were handed over already: keep their outcomes, ahead of any queued meanwhile.
+    std::lock_guard lock(outMu_);
+    rows.insert(rows.end(), std::make_move_iterator(outRows_.begin()), std::make_move_iterator(outRows_.end()));
+    results.insert(results.end(), std::make_move_iterator(outResults_.begin()), std::make_move_iterator(outResults_.end()));
+    outRows_ = std::move(rows);
+    outResults_ = std::move(results);
     throw;
+  }
+}
+
+void Dispatcher::writerLoop() {
+  bool failing = false;
+  for (;;) {
+    bool last = false;
+    {
+      std::unique_lock lock(outMu_);
+      if (failing) {
+        // The database is away: try again at the next poll (or once more at stop).
+        outCv_.wait_for(lock, options_.poll, [&] { return writerStop_; });
+      } else {
+        outCv_.wait(lock, [&] { return writerStop_ || !outRows_.empty(); });
+      }
+      last = writerStop_;
+      if (outRows_.empty()) {
+        if (last) return;
+        continue;
+      }
+    }
+    try {
+      flushOutcomes();
+      if (failing) log_.info("dispatcher: the database is back; wrote back the push outcomes held meanwhile");
+      failing = false;
+    } catch (const std::exception& e) {
+      if (!failing) log_.error(std::string("dispatcher write-back: ") + e.what() + " (outcomes kept, retrying every poll)");
+      failing = true;
+    }
+    if (last) {
+      std::lock_guard lock(outMu_);
+      // Left unwritten only if the database is away at stop: those rows stay "sending" and the
+      // next start re-queues them (the dedupe key makes the second hand-over replace the first).
+      if (!outRows_.empty()) log_.warn(std::to_string(outRows_.size()) + " push outcomes not written back at stop");
+      return;
+    }
   }
 }
 
@@ -303,26 +364,19 @@ void Dispatcher::writeBackOnce(PgSession& session, const std::vector<OutboxRow>&
 }
 
 int Dispatcher::runOnce() {
-  auto lease = db_.lease();
-  // Outcomes of an earlier batch whose write-back failed (the database went away after the
-  // hand-over) are written first: left alone, those rows would stay "sending" until a restart.
-  if (!unwrittenRows_.empty()) {
-    auto rows = std::move(unwrittenRows_);
-    auto results = std::move(unwrittenResults_);
-    unwrittenRows_.clear();
-    unwrittenResults_.clear();
-    writeBack(*lease, rows, results);
-    log_.info("wrote back " + std::to_string(rows.size()) + " push outcomes held while the database was away");
-  }
   // The claim is one statement (atomic on its own): no BEGIN/COMMIT round trips before the sends.
   const auto t0 = std::chrono::steady_clock::now();
-  auto rows = lease->run([&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    return RealtimeRepository::claimDue(tx, options_.batch);
-  });
+  auto rows = [&] {
+    auto lease = db_.lease();
+    return lease->run([&](pqxx::connection& c) {
+      pqxx::nontransaction tx(c);
+      return RealtimeRepository::claimDue(tx, options_.batch);
+    });
+  }();
   const auto t1 = std::chrono::steady_clock::now();
-  // Hand every claimed row over first and write the outcomes back in one transaction: marking row by
-  // row made the last push of a batch wait for every earlier row's commit.
+  if (rows.empty()) return 0;
+  // Hand every claimed row over first; the outcomes go to the writer, so the next claim does not
+  // wait for this batch's write-back.
   std::vector<SendResult> results;
   results.reserve(rows.size());
   for (const auto& row : rows) {
@@ -338,14 +392,10 @@ int Dispatcher::runOnce() {
     }
     results.push_back(std::move(result));
   }
-  if (rows.empty()) return 0;
   const auto t2 = std::chrono::steady_clock::now();
-  writeBack(*lease, rows, results);
-  const auto t3 = std::chrono::steady_clock::now();
   auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
   stageClaim_.observe(seconds(t1 - t0));
   stageSend_.observe(seconds(t2 - t1));
-  stageMark_.observe(seconds(t3 - t2));
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     const auto& result = results[i];
@@ -355,7 +405,18 @@ int Dispatcher::runOnce() {
       log_.with("member", std::to_string(row.memberId)).warn("push " + std::to_string(row.outboxId) + " " + outcome + ": " + result.error);
     }
   }
-  return static_cast<int>(rows.size());
+  const int n = static_cast<int>(rows.size());
+  {
+    std::lock_guard lock(outMu_);
+    outRows_.insert(outRows_.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
+    outResults_.insert(outResults_.end(), std::make_move_iterator(results.begin()), std::make_move_iterator(results.end()));
+  }
+  if (writerRunning_) {
+    outCv_.notify_all();
+  } else {
+    flushOutcomes();  // no writer thread (a direct caller): write back before returning
+  }
+  return n;
 }
 
 void Dispatcher::loop() {

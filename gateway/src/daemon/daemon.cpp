@@ -35,6 +35,7 @@
 #include "aisle/gateway/pipeline.h"
 #include "aisle/gateway/replay.h"
 #include "aisle/gateway/uplink.h"
+#include "uplink_http.h"
 
 namespace aisle::gateway {
 namespace {
@@ -321,7 +322,7 @@ class Daemon {
         *spool_,
         [this, url, timeout](const std::string& body) -> Result<int> {
           const std::string auth = signer_->sign("POST", http::targetOf(url), body);
-          auto r = http::request("POST", url, {{"Authorization", auth}}, body, timeout);
+          auto r = uplinkRequest("POST", url, {{"Authorization", auth}}, body, timeout);
           if (!r) return r.error();
           return r->status;
         },
@@ -333,7 +334,7 @@ class Daemon {
       heartbeat_ = std::make_unique<LatestWinsSender>(
           [this, hbUrl, timeout](const std::string& body) -> Result<int> {
             const std::string auth = signer_->sign("POST", http::targetOf(hbUrl), body);
-            auto r = http::request("POST", hbUrl, {{"Authorization", auth}}, body, timeout);
+            auto r = uplinkRequest("POST", hbUrl, {{"Authorization", auth}}, body, timeout);
             if (!r) return r.error();
             return r->status;
           },
@@ -356,7 +357,7 @@ class Daemon {
       lanSender_ = std::make_unique<LatestWinsSender>(
           [this, lanUrl, lanTimeout](const std::string& body) -> Result<int> {
             const std::string auth = lanSigner_->sign("POST", http::targetOf(lanUrl), body);
-            auto r = http::request("POST", lanUrl, {{"Authorization", auth}}, body, lanTimeout, "application/x-ndjson");
+            auto r = uplinkRequest("POST", lanUrl, {{"Authorization", auth}}, body, lanTimeout, "application/x-ndjson");
             if (!r) return r.error();
             return r->status;
           },

@@ -446,7 +446,7 @@ TransactionOutcome interpret(const Node& tx, std::size_t index, const ParseOptio
     out.reason = "not a retail transaction";
     for (const auto& c : tx.children)
       if (isArts(c->ns) && c->name.size() > 11 && c->name.find("Transaction") != std::string::npos) {
-        out.reason = c->name + " is not a sale";
+        out.reason = std::string(c->name) + " is not a sale";
         break;
       }
     return out;
@@ -490,7 +490,7 @@ Result<ParsedDocument> parsePosLog(std::string_view bytes, const ParseOptions& o
   } else if (r.name == "Transaction") {
     txs.push_back(&r);
   } else {
-    return fail("root element <" + r.name.substr(0, 40) + "> is neither POSLog nor Transaction");
+    return fail("root element <" + std::string(r.name.substr(0, 40)) + "> is neither POSLog nor Transaction");
   }
   if (txs.size() > o.limits.maxTransactions) {
     return fail("more than " + std::to_string(o.limits.maxTransactions) + " transactions in one document");

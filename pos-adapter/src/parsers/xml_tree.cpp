@@ -1,16 +1,11 @@
 #include "xml_tree.h"
 
-#include <Poco/Exception.h>
-#include <Poco/SAX/Attributes.h>
-#include <Poco/SAX/ContentHandler.h>
-#include <Poco/SAX/LexicalHandler.h>
-#include <Poco/SAX/Locator.h>
-#include <Poco/SAX/SAXException.h>
-#include <Poco/SAX/SAXParser.h>
-#include <Poco/XML/XMLString.h>
+#include <expat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <limits>
+#include <type_traits>
 
 namespace aisle::pos::xml {
 namespace {
@@ -36,41 +31,33 @@ std::string declaredEncoding(std::string_view b) {
   return lower(decl.substr(q + 1, close - q - 1));
 }
 
-// Limits are enforced without throwing through expat's C frames: the first violation is recorded and
-// the rest of the document is only scanned (already bounded by the size limit).
-class TreeBuilder final : public Poco::XML::ContentHandler {
+// Expat directly (Poco's SAX layer on top of it made three std::strings per element and a vector of
+// strings per attribute list: most of the parse's allocations). Limits are enforced without throwing
+// through expat's C frames: the first violation is recorded and the parser stopped.
+constexpr char kNsSeparator = '\x1f';  // a control character: never in a namespace URI or a name
+
+class TreeBuilder {
  public:
-  explicit TreeBuilder(const Limits& limits) : limits_(limits) {}
+  TreeBuilder(XML_Parser parser, const Limits& limits) : parser_(parser), limits_(limits) {}
 
-  void setDocumentLocator(const Poco::XML::Locator* loc) override { locator_ = loc; }
-  void startDocument() override {}
-  void endDocument() override {}
-  void startPrefixMapping(const Poco::XML::XMLString&, const Poco::XML::XMLString&) override {}
-  void endPrefixMapping(const Poco::XML::XMLString&) override {}
-  void ignorableWhitespace(const Poco::XML::XMLChar*, int, int) override {}
-  void processingInstruction(const Poco::XML::XMLString&, const Poco::XML::XMLString&) override {}
-  void skippedEntity(const Poco::XML::XMLString& name) override {
-    if (error_.empty()) error_ = "entity reference &" + name.substr(0, 40) + "; is not allowed";
-  }
-
-  void startElement(const Poco::XML::XMLString& uri, const Poco::XML::XMLString& localName,
-                    const Poco::XML::XMLString&, const Poco::XML::Attributes& attrs) override {
+  void startElement(const XML_Char* name, const XML_Char** attrs) {
     ++depth_;
     if (!error_.empty()) return;
     if (++elements_ > limits_.maxElements) {
-      error_ = "more than " + std::to_string(limits_.maxElements) + " elements";
+      stop("more than " + std::to_string(limits_.maxElements) + " elements");
       return;
     }
     if (depth_ > limits_.maxDepth) {
-      error_ = "elements nested deeper than " + std::to_string(limits_.maxDepth) + " levels";
+      stop("elements nested deeper than " + std::to_string(limits_.maxDepth) + " levels");
       return;
     }
     auto node = std::make_unique<Node>();
-    node->ns = intern(uri);
-    node->name = localName;
-    node->line = locator_ ? static_cast<std::size_t>(locator_->getLineNumber()) : 0;
-    for (int i = 0; i < attrs.getLength(); ++i) {
-      node->attributes.push_back({intern(attrs.getURI(i)), attrs.getLocalName(i), attrs.getValue(i)});
+    split(name, node->ns, node->name);
+    node->line = static_cast<std::size_t>(XML_GetCurrentLineNumber(parser_));
+    for (const XML_Char** a = attrs; a[0] && a[1]; a += 2) {
+      Attribute& at = node->attributes.emplace_back();
+      split(a[0], at.ns, at.name);
+      at.value = a[1];
     }
     Node* raw = node.get();
     if (stack_.empty()) {
@@ -82,49 +69,76 @@ class TreeBuilder final : public Poco::XML::ContentHandler {
     stack_.push_back(raw);
   }
 
-  void endElement(const Poco::XML::XMLString&, const Poco::XML::XMLString&,
-                  const Poco::XML::XMLString&) override {
+  void endElement() {
     if (error_.empty() && !stack_.empty()) stack_.pop_back();
     --depth_;
   }
 
-  void characters(const Poco::XML::XMLChar ch[], int start, int length) override {
+  void characters(const XML_Char* s, int len) {
     if (!error_.empty() || stack_.empty()) return;
-    stack_.back()->text.append(ch + start, static_cast<std::size_t>(length));
+    stack_.back()->text.append(s, static_cast<std::size_t>(len));
+  }
+
+  void stop(std::string why) {
+    if (error_.empty()) error_ = std::move(why);
+    XML_StopParser(parser_, XML_FALSE);
   }
 
   std::unique_ptr<Node> root_;
   std::string error_;
 
  private:
-  std::string_view intern(const std::string& uri) {
-    if (uri.empty()) return {};
-    auto it = namespaces_->find(uri);
-    if (it == namespaces_->end()) it = namespaces_->insert(uri).first;
+  // "uri<sep>local" or "local" (no namespace).
+  void split(const XML_Char* qualified, std::string_view& ns, std::string_view& local) {
+    const std::string_view q(qualified);
+    const auto sep = q.find(kNsSeparator);
+    if (sep == std::string_view::npos) {
+      local = intern(q);
+      return;
+    }
+    const std::string_view uri = q.substr(0, sep);
+    if (uri != lastUri_) lastUri_ = intern(uri);  // consecutive elements nearly always share theirs
+    ns = lastUri_;
+    local = intern(q.substr(sep + 1));
+  }
+
+  std::string_view intern(std::string_view s) {
+    if (s.empty()) return {};
+    auto it = namespaces_->find(s);
+    if (it == namespaces_->end()) it = namespaces_->insert(std::string(s)).first;
     return *it;
   }
 
+  XML_Parser parser_;
   const Limits& limits_;
   std::shared_ptr<std::set<std::string, std::less<>>> namespaces_ = std::make_shared<std::set<std::string, std::less<>>>();
-  const Poco::XML::Locator* locator_ = nullptr;
+  std::string_view lastUri_;
   std::vector<Node*> stack_;
   std::size_t depth_ = 0;
   std::size_t elements_ = 0;
 };
 
-// Any declaration or entity in the prolog: refused outright.
-class NoDtd final : public Poco::XML::LexicalHandler {
- public:
-  void startDTD(const Poco::XML::XMLString&, const Poco::XML::XMLString&, const Poco::XML::XMLString&) override {
-    seen = true;
-  }
-  void endDTD() override {}
-  void startEntity(const Poco::XML::XMLString&) override { seen = true; }
-  void endEntity(const Poco::XML::XMLString&) override {}
-  void startCDATA() override {}
-  void endCDATA() override {}
-  void comment(const Poco::XML::XMLChar[], int, int) override {}
-  bool seen = false;
+TreeBuilder& builderOf(void* user) { return *static_cast<TreeBuilder*>(user); }
+
+extern "C" {
+void onStart(void* user, const XML_Char* name, const XML_Char** attrs) { builderOf(user).startElement(name, attrs); }
+void onEnd(void* user, const XML_Char*) { builderOf(user).endElement(); }
+void onText(void* user, const XML_Char* s, int len) { builderOf(user).characters(s, len); }
+// Any declaration or entity: refused outright (the byte scan before parsing already refuses DOCTYPE).
+void onDoctype(void* user, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+  builderOf(user).stop("document has a DOCTYPE or entities; not accepted");
+}
+void onEntityDecl(void* user, const XML_Char*, int, const XML_Char*, int, const XML_Char*, const XML_Char*,
+                  const XML_Char*, const XML_Char*) {
+  builderOf(user).stop("document has a DOCTYPE or entities; not accepted");
+}
+void onSkippedEntity(void* user, const XML_Char* name, int) {
+  builderOf(user).stop("entity reference &" + std::string(name).substr(0, 40) + "; is not allowed");
+}
+}
+
+struct ParserFree {
+  void operator()(XML_Parser p) const { XML_ParserFree(p); }
 };
 
 }  // namespace
@@ -148,25 +162,23 @@ Result<std::unique_ptr<Node>> parse(std::string_view b, const Limits& limits) {
     return fail("document has a DOCTYPE; DTDs and entity declarations are not accepted");
   }
 
-  TreeBuilder builder(limits);
-  NoDtd noDtd;
-  Poco::XML::SAXParser parser("UTF-8");
-  parser.setFeature(Poco::XML::XMLReader::FEATURE_NAMESPACES, true);
-  parser.setFeature(Poco::XML::XMLReader::FEATURE_NAMESPACE_PREFIXES, false);
-  parser.setFeature(Poco::XML::XMLReader::FEATURE_EXTERNAL_GENERAL_ENTITIES, false);
-  parser.setFeature(Poco::XML::XMLReader::FEATURE_EXTERNAL_PARAMETER_ENTITIES, false);
-  parser.setContentHandler(&builder);
-  parser.setProperty(Poco::XML::XMLReader::PROPERTY_LEXICAL_HANDLER,
-                     static_cast<Poco::XML::LexicalHandler*>(&noDtd));
-  try {
-    parser.parseMemoryNP(b.data(), b.size());
-  } catch (const Poco::XML::SAXParseException& e) {
-    return fail("XML is not well-formed at line " + std::to_string(e.getLineNumber()) + ", column " +
-                std::to_string(e.getColumnNumber()) + ": " + e.message().substr(0, 200));
-  } catch (const Poco::Exception& e) {
-    return fail("XML parse failed: " + e.displayText().substr(0, 200));
+  std::unique_ptr<std::remove_pointer_t<XML_Parser>, ParserFree> parser(XML_ParserCreateNS("UTF-8", kNsSeparator));
+  if (!parser) return fail("XML parser: out of memory");
+  XML_Parser p = parser.get();
+  TreeBuilder builder(p, limits);
+  XML_SetUserData(p, &builder);
+  XML_SetElementHandler(p, onStart, onEnd);
+  XML_SetCharacterDataHandler(p, onText);
+  XML_SetStartDoctypeDeclHandler(p, onDoctype);
+  XML_SetEntityDeclHandler(p, onEntityDecl);
+  XML_SetSkippedEntityHandler(p, onSkippedEntity);
+  XML_SetParamEntityParsing(p, XML_PARAM_ENTITY_PARSING_NEVER);  // no external entities, ever
+  if (b.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return fail("document too large");
+  if (XML_Parse(p, b.data(), static_cast<int>(b.size()), XML_TRUE) == XML_STATUS_ERROR && builder.error_.empty()) {
+    return fail("XML is not well-formed at line " + std::to_string(XML_GetCurrentLineNumber(p)) + ", column " +
+                std::to_string(XML_GetCurrentColumnNumber(p)) + ": " +
+                std::string(XML_ErrorString(XML_GetErrorCode(p))).substr(0, 200));
   }
-  if (noDtd.seen) return fail("document has a DOCTYPE or entities; not accepted");
   if (!builder.error_.empty()) return fail("document rejected: " + builder.error_);
   if (!builder.root_) return fail("document has no root element");
   return std::move(builder.root_);

@@ -12,6 +12,7 @@
 #include "aisle/common/hmac.h"
 #include "aisle/common/migrate.h"
 #include "aisle/common/pg.h"
+#include "aisle/pos/group_commit.h"
 #include "aisle/pos/poslog.h"
 #include "aisle/pos/repository.h"
 #include "aisle/pos/swipe.h"
@@ -81,6 +82,7 @@ struct PosService::Impl {
   TransactionRepository replayRepository;
   PgSession dropSession;  // PgSession is one connection for one thread at a time
   TransactionRepository dropRepository;
+  std::unique_ptr<GroupCommitWriter> group;  // null: group_commit_max_sales = 1
   std::unique_ptr<Spool> spool;
   std::mutex appendMu;  // the spool takes one producer at a time; HTTP threads are many
   std::unique_ptr<DropFolder> drop;
@@ -117,6 +119,12 @@ struct PosService::Impl {
     std::vector<PgPool::Lease> leases;
     for (std::int64_t i = 0; i < config.dbPoolSize; ++i) leases.push_back(pool.lease());
     for (auto& lease : leases) repositories[&*lease] = std::make_unique<TransactionRepository>(*lease, stores);
+    if (config.groupCommitMaxSales > 1) {
+      GroupCommitOptions go;
+      go.maxSales = static_cast<std::size_t>(config.groupCommitMaxSales);
+      go.maxWait = std::chrono::microseconds(config.groupCommitWaitUs);
+      group = std::make_unique<GroupCommitWriter>(url, stores, go, log.with("part", "group-commit"));
+    }
   }
 
   void count(const char* outcome, std::uint64_t n = 1) {
@@ -157,8 +165,11 @@ struct PosService::Impl {
   http::Response post(const http::Request& r, DocumentFormat format) {
     const TerminalKey& terminal = config.terminals.at(r.principal);
     const Logger tlog = log.with("terminal", terminal.keyId);
-    auto lease = pool.lease();
-    IngestService ingest(*repositories.at(&*lease), zones, config.ingest, tlog);
+    // The connection is held only while this request needs one of its own: parsing (a zone-less time
+    // in a store not cached), and sales the group writer does not take. A request of plain sales gives
+    // it back before waiting for its batch, so the pool does not bound how many sales share a batch.
+    std::optional<PgPool::Lease> lease(pool.lease());
+    IngestService ingest(*repositories.at(&**lease), zones, config.ingest, tlog);
     // Only a zone-less time in a store not cached since start needs the database to parse; with the
     // database away such a sale is spooled with its time still zone-less.
     std::set<std::string> zoneLess;
@@ -177,9 +188,27 @@ struct PosService::Impl {
         return http::Response::error(403, "terminal " + terminal.keyId + " may post only for store " + terminal.store);
       }
     }
+    // Which sales the group writer takes (plain, store known); the store lookups are cache hits but for
+    // a store added since start, hence before the connection goes back.
+    std::vector<std::optional<StoreInfo>> grouped(doc->items.size());
+    bool ownWrites = false;
+    for (std::size_t i = 0; i < doc->items.size(); ++i) {
+      const auto& item = doc->items[i];
+      if (!item.transaction) continue;
+      if (group && !zoneLess.count(item.transaction->key.str())) {
+        try {
+          grouped[i] = ingest.batchableStore(item);
+        } catch (const std::exception& e) {
+          if (!isDatabaseUnavailable(e)) throw;  // left to store() below, which spools it
+        }
+      }
+      if (!grouped[i]) ownWrites = true;
+    }
+    if (!ownWrites) lease.reset();
     IngestSummary sum;
     bool spooling = !ready || backlog() > 0 || !zoneLess.empty();
-    for (const auto& item : doc->items) {
+    for (std::size_t i = 0; i < doc->items.size(); ++i) {
+      const auto& item = doc->items[i];
       const bool provisional = item.transaction && zoneLess.count(item.transaction->key.str()) > 0;
       if (item.transaction && (spooling || provisional)) {
         if (!spool) return http::Response::error(503, "database unavailable; retry");
@@ -192,7 +221,12 @@ struct PosService::Impl {
         continue;
       }
       try {
-        ingest.store(item, "http", sum);
+        if (grouped[i]) {
+          ingest.recordWritten(item, group->write(*item.transaction, grouped[i]->storeId, ingest.writeOptions(*grouped[i])),
+                               "http", sum);
+        } else {
+          ingest.store(item, "http", sum);
+        }
         if (item.transaction) markDb(true);
       } catch (const std::exception& e) {
         if (!isDatabaseUnavailable(e)) throw;
@@ -469,10 +503,20 @@ void PosService::stop() {
   if (d.replayer.joinable()) d.replayer.join();
   if (d.dropper.joinable()) d.dropper.join();
   if (d.spool) (void)d.spool->sync();
+  if (d.group) {
+    const auto g = d.group->stats();
+    if (g.batches) {
+      d.log.info("group commit: " + std::to_string(g.sales) + " sales in " + std::to_string(g.batches) +
+                 " database transactions, " + std::to_string(g.fallbacks) + " written one by one after an error");
+    }
+  }
 }
 
 std::uint16_t PosService::port() const { return impl_->server ? impl_->server->port() : 0; }
 bool PosService::databaseUp() const { return impl_->dbUp; }
+GroupCommitWriter::Stats PosService::groupCommitStats() const {
+  return impl_->group ? impl_->group->stats() : GroupCommitWriter::Stats{};
+}
 SpoolStats PosService::spoolStats() const { return impl_->spool ? impl_->spool->stats() : SpoolStats{}; }
 
 bool PosService::waitUntilDrained(std::chrono::milliseconds timeout) {

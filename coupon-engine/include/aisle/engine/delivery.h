@@ -127,20 +127,30 @@ struct DispatcherOptions {
   std::chrono::milliseconds backoffMax{300000};
 };
 
+// Two threads: the dispatcher claims due rows and hands them over; the writer writes the outcomes
+// back (sent, retry, dead), all outcomes queued since its last statement at once. So a push
+// committed while a write-back is running is claimed and handed over without waiting for it. A row
+// whose outcome is queued stays "sending", and the claim takes only "pending" rows, so it cannot be
+// claimed (and sent) again before its outcome is written.
 class Dispatcher {
  public:
   Dispatcher(PgPool& db, std::map<std::string, std::shared_ptr<PushProvider>> providers, const Clock& clock,
              Logger log, std::shared_ptr<MetricsRegistry> metrics, DispatcherOptions options = {});
   ~Dispatcher();
-  // Rows a crashed engine left in "sending" go back to the queue; then the loop starts.
+  // Rows a crashed engine left in "sending" go back to the queue; then both threads start.
   void start();
+  // Stops claiming, then writes back the outcomes still queued (one attempt) and stops the writer.
   void stop();
   void wake();  // new rows were queued: send now rather than at the next poll
-  int runOnce();  // claims and sends one batch; returns how many rows were handled
+  // Claims and sends one batch and queues its outcomes for the writer; returns how many rows were
+  // handled. With no writer thread running (start() not called), writes them back itself.
+  int runOnce();
 
  private:
   void loop();
-  void writeBack(PgSession& session, std::vector<OutboxRow>& rows, std::vector<SendResult>& results);
+  void writerLoop();
+  // Writes every queued outcome back; on failure they stay queued (in order) and it throws.
+  void flushOutcomes();
   void writeBackOnce(PgSession& session, const std::vector<OutboxRow>& rows, const std::vector<SendResult>& results);
   PgPool& db_;
   std::map<std::string, std::shared_ptr<PushProvider>> providers_;
@@ -148,7 +158,7 @@ class Dispatcher {
   Logger log_;
   std::shared_ptr<MetricsRegistry> metrics_;
   DispatcherOptions options_;
-  Histogram& stageClaim_;  // per batch: claim statement, hand-overs, write-back
+  Histogram& stageClaim_;  // per batch: claim statement, hand-overs; per write-back statement
   Histogram& stageSend_;
   Histogram& stageMark_;
   std::mutex mu_;
@@ -156,10 +166,16 @@ class Dispatcher {
   bool stop_ = false;
   bool woken_ = false;
   std::thread thread_;
-  // Outcomes handed over but not yet written back (the database went away in between); only the
-  // dispatcher thread (or a runOnce caller) touches them.
-  std::vector<OutboxRow> unwrittenRows_;
-  std::vector<SendResult> unwrittenResults_;
+  // Outcomes handed over but not yet written back, oldest first. Kept across a database outage
+  // and written when it returns (otherwise those rows would stay "sending" until a restart).
+  std::mutex outMu_;
+  std::condition_variable outCv_;
+  std::vector<OutboxRow> outRows_;       // guarded by outMu_
+  std::vector<SendResult> outResults_;   // guarded by outMu_
+  bool writerStop_ = false;              // guarded by outMu_
+  bool writerRunning_ = false;
+  std::mutex flushMu_;  // one write-back at a time (writer thread or a runOnce caller)
+  std::thread writer_;
 };
 
 }  // namespace aisle::engine

@@ -30,6 +30,10 @@ struct PosConfig {
   std::int64_t listenPort = 8080;  // 0: any free port (printed on stdout as {"listening":PORT})
   std::int64_t httpThreads = 16;
   std::int64_t dbPoolSize = 4;
+  // Group commit of plain sales from concurrent POSTs (group_commit.h): sales per database transaction
+  // (1: every sale alone, no writer thread) and the longest wait (microseconds) for more to arrive.
+  std::int64_t groupCommitMaxSales = 256;
+  std::int64_t groupCommitWaitUs = 1000;
   std::chrono::milliseconds signatureWindow{std::chrono::minutes(5)};
   std::map<std::string, TerminalKey> terminals;  // by key id
   SwipeOptions swipe;
@@ -58,6 +62,8 @@ struct PosConfig {
 //   port = 8080
 //   threads = 16
 //   db_pool = 4
+//   group_commit_max_sales = 256     # 1: no group commit
+//   group_commit_wait_us = 1000
 //   signature_window = "5m"
 //   [swipe]
 //   loyalty_prefixes = ["6012345"]

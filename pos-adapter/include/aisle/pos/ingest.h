@@ -3,6 +3,7 @@
 // the import command prints and the HTTP service answers. Knows stores and time zones through the
 // repository and the zone database; no SQL here.
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -77,6 +78,18 @@ class IngestService {
   // Adds the outcome of one transaction to `sum`. Throws what the database throws: a caller that
   // sees isDatabaseUnavailable() may keep the transaction and call again later (writes are idempotent).
   void store(const TransactionOutcome& item, const std::string& origin, IngestSummary& sum);
+
+  // For writers that batch sales themselves (group commit): the store of a parsed sale that
+  // TransactionRepository::writeBatch() can take (batchable, store known), else nothing (use store()).
+  std::optional<StoreInfo> batchableStore(const TransactionOutcome& item);
+  // The options write()/writeBatch() get for a sale of this store.
+  WriteOptions writeOptions(const StoreInfo& store) const;
+  // Adds a sale written elsewhere (by a batch) to `sum`, logged as store() would have.
+  void recordWritten(const TransactionOutcome& item, const WriteResult& w, const std::string& origin,
+                     IngestSummary& sum);
+
+  // ingest() after parse(): stores a parsed document, plain sales in batches, results in document order.
+  IngestSummary storeParsed(const ParsedDocument& doc, const std::string& origin);
 
  private:
   Result<StoreInfo> store(const std::string& ref);

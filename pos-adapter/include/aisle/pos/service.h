@@ -26,6 +26,7 @@
 #include "aisle/common/result.h"
 #include "aisle/common/spool.h"
 #include "aisle/pos/config.h"
+#include "aisle/pos/group_commit.h"
 #include "aisle/pos/ingest.h"
 #include "aisle/pos/time_zone.h"
 
@@ -86,6 +87,8 @@ class PosService {
 
   bool databaseUp() const;
   SpoolStats spoolStats() const;
+  // Sales the HTTP ingest wrote through the group writer, and in how many database transactions.
+  GroupCommitWriter::Stats groupCommitStats() const;
   // Blocks until nothing is left in the spool or the timeout passes; true when drained.
   bool waitUntilDrained(std::chrono::milliseconds timeout);
   // One pass over the drop folder, for `watch --once` and tests.
