@@ -423,4 +423,29 @@ TEST_F(RealtimeTest, AClaimedPushIsNotClaimedAgainUntilItsOutcomeIsWrittenBack) 
   EXPECT_EQ(retried[0].attempts, 2);
 }
 
+TEST_F(RealtimeTest, AfterAClaimWhoseAnswerWasLostOnlyTheRowsNobodyHoldsGoBackToPending) {
+  dispatcher->stop();  // this test claims by hand
+  pqxx::connection c(db->url());
+  RealtimeRepository::prepare(c);
+  {
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO outbox (member_id, dedupe_key, provider, payload) VALUES (7, 'k:1', 'fcm', '{}'), "
+            "(8, 'k:2', 'fcm', '{}')");
+    tx.commit();
+  }
+  std::vector<OutboxRow> claimed;
+  {
+    pqxx::nontransaction tx(c);
+    claimed = RealtimeRepository::claimDue(tx, 50);  // both committed; pretend only member 7's answer arrived
+  }
+  ASSERT_EQ(claimed.size(), 2u);
+  const auto held = claimed[0].memberId == 7 ? claimed[0] : claimed[1];
+  pqxx::nontransaction tx(c);
+  EXPECT_EQ(RealtimeRepository::requeueOrphaned(tx, {{held.memberId, held.outboxId}}), 1);
+  auto again = RealtimeRepository::claimDue(tx, 50);
+  ASSERT_EQ(again.size(), 1u);  // member 8's push, which nobody was going to send
+  EXPECT_EQ(again[0].memberId, 8);
+  EXPECT_EQ(db->count("SELECT count(*) FROM outbox WHERE member_id = 7 AND state = 'sending'"), 1);
+}
+
 }  // namespace aisle::engine

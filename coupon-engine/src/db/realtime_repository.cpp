@@ -381,6 +381,22 @@ int RealtimeRepository::requeueInterrupted(pqxx::transaction_base& tx) {
   return static_cast<int>(tx.exec_prepared("rt_requeue").affected_rows());
 }
 
+int RealtimeRepository::requeueOrphaned(pqxx::transaction_base& tx,
+                                        const std::vector<std::pair<std::int64_t, std::int64_t>>& held) {
+  std::vector<std::int64_t> members, ids;
+  members.reserve(held.size());
+  ids.reserve(held.size());
+  for (const auto& [m, o] : held) {
+    members.push_back(m);
+    ids.push_back(o);
+  }
+  return static_cast<int>(
+      tx.exec_params("UPDATE outbox SET state = 'pending' WHERE state = 'sending' AND (member_id, outbox_id) NOT IN "
+                     "(SELECT * FROM unnest($1::bigint[], $2::bigint[]))",
+                     bigintArray(members), bigintArray(ids))
+          .affected_rows());
+}
+
 int RealtimeRepository::ensurePartitions(pqxx::transaction_base& tx, int daysAhead) {
   return tx.exec_prepared("rt_partitions", daysAhead)[0][0].as<int>();
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "aisle/engine/triggers.h"
@@ -138,6 +139,10 @@ class RealtimeRepository {
   static void markDead(pqxx::transaction_base& tx, const OutboxRow& row, const std::string& error);
   // After a crash: rows left in "sending" go back to "pending" (providers dedupe by dedupe key).
   static int requeueInterrupted(pqxx::transaction_base& tx);
+  // After a claim whose answer was lost with its connection (it may have committed): rows in
+  // "sending" that this process does not hold (`held`: handed over, outcome not yet written back)
+  // go back to "pending". Assumes one dispatcher per database, like requeueInterrupted.
+  static int requeueOrphaned(pqxx::transaction_base& tx, const std::vector<std::pair<std::int64_t, std::int64_t>>& held);
 
   static int ensurePartitions(pqxx::transaction_base& tx, int daysAhead);
   static int dropEventsOlderThan(pqxx::transaction_base& tx, int retentionDays);

@@ -7,7 +7,9 @@
 #include <Poco/JWT/Token.h>
 #include <Poco/URI.h>
 
+#include <set>
 #include <sstream>
+#include <utility>
 
 #include "aisle/common/backoff.h"
 #include "aisle/common/hmac.h"
@@ -280,6 +282,10 @@ void Dispatcher::flushOutcomes() {
     const auto t0 = std::chrono::steady_clock::now();
     writeBackOnce(*lease, rows, results);
     stageMark_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::set<std::pair<std::int64_t, std::int64_t>> written;
+    for (const auto& r : rows) written.emplace(r.memberId, r.outboxId);
+    std::lock_guard lock(outMu_);
+    std::erase_if(held_, [&](const auto& h) { return written.count(h) > 0; });
   } catch (...) {
     // The pushes were handed over already: keep their outcomes, ahead of any queued meanwhile.
     std::lock_guard lock(outMu_);
@@ -370,7 +376,22 @@ int Dispatcher::runOnce() {
     auto lease = db_.lease();
     return lease->run([&](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return RealtimeRepository::claimDue(tx, options_.batch);
+      if (claimInDoubt_) {
+        // The last claim lost its connection before answering; if it committed, its rows sit in
+        // "sending" with nobody to send them. Put back every "sending" row we do not hold.
+        std::vector<std::pair<std::int64_t, std::int64_t>> held;
+        {
+          std::lock_guard lock(outMu_);
+          held = held_;
+        }
+        if (const int n = RealtimeRepository::requeueOrphaned(tx, held)) {
+          log_.warn("dispatcher: re-queued " + std::to_string(n) + " pushes of a claim whose answer was lost");
+        }
+      }
+      claimInDoubt_ = true;
+      auto claimed = RealtimeRepository::claimDue(tx, options_.batch);
+      claimInDoubt_ = false;
+      return claimed;
     });
   }();
   const auto t1 = std::chrono::steady_clock::now();
@@ -408,6 +429,7 @@ int Dispatcher::runOnce() {
   const int n = static_cast<int>(rows.size());
   {
     std::lock_guard lock(outMu_);
+    for (const auto& row : rows) held_.emplace_back(row.memberId, row.outboxId);
     outRows_.insert(outRows_.end(), std::make_move_iterator(rows.begin()), std::make_move_iterator(rows.end()));
     outResults_.insert(outResults_.end(), std::make_move_iterator(results.begin()), std::make_move_iterator(results.end()));
   }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "aisle/common/clock.h"
@@ -175,6 +176,11 @@ class Dispatcher {
   bool writerStop_ = false;              // guarded by outMu_
   bool writerRunning_ = false;
   std::mutex flushMu_;  // one write-back at a time (writer thread or a runOnce caller)
+  // Rows handed over whose outcome is not yet written back (queued or being written): a claim in
+  // doubt re-queues every other "sending" row. Guarded by outMu_.
+  std::vector<std::pair<std::int64_t, std::int64_t>> held_;
+  // Set while a claim statement is out: if it never returned, it may still have committed.
+  bool claimInDoubt_ = false;  // dispatcher thread only
   std::thread writer_;
 };
 
