@@ -30,6 +30,7 @@ using namespace std::chrono_literals;
 const std::string kMaster(32, 'K');
 
 using testing::EngineProcess;
+using testing::entryEventBatch;
 using testing::eventually;
 using testing::FakeWebhook;
 
@@ -89,18 +90,8 @@ class EngineReliability : public ::testing::Test {
   }
 
   // One event per member, batches of ten; each batch is re-sent until the engine acknowledges it.
-  std::string batch(int b) {
-    std::string body = "{\"gateway_id\":\"gw-1\",\"store_id\":1,\"events\":[";
-    for (int i = 0; i < 10; ++i) {
-      const int member = b * 10 + i + 1;
-      body += std::string(i ? "," : "") + "{\"event_id\":\"e-" + std::to_string(member) +
-              "\",\"type\":\"enter\",\"zone\":\"\",\"beacon\":\"ibeacon:f7826da6-4fa2-4e98-8024-bc5b71e0893e:1:" +
-              std::to_string(member) + "\",\"t_ms\":" + std::to_string(t0_) + ",\"confidence\":0.9}";
-    }
-    return body + "]}";
-  }
   void sendUntilAcknowledged(int b) {
-    const std::string body = batch(b);
+    const std::string body = entryEventBatch(b, t0_);
     eventually([&] {
       RequestSigner s("key-1", "gw-secret", clock_);
       auto r = http::request("POST", "http://127.0.0.1:" + std::to_string(port_.load()) + "/v1/proximity/events",
@@ -199,7 +190,7 @@ TEST_F(EngineReliability, BadJsonOversizedAndUnauthenticatedRequestsGetClearErro
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("not valid JSON"), std::string::npos) << bad.body;
   EXPECT_EQ(signedPost(std::string(2 << 20, ' ')).status, 413);
-  auto unsignedReq = http::request("POST", url, {}, batch(0), 5s);
+  auto unsignedReq = http::request("POST", url, {}, entryEventBatch(0, t0_), 5s);
   EXPECT_EQ(unsignedReq->status, 401);
   EXPECT_NE(unsignedReq->body.find("error"), std::string::npos);
   auto app = http::request("POST", "http://127.0.0.1:" + std::to_string(port_.load()) + "/v1/devices",

@@ -40,6 +40,7 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using testing::EngineProcess;
 using testing::eventually;
+using testing::entryEventBatch;
 using testing::FakeWebhook;
 
 const std::string kMaster(32, 'R');
@@ -172,20 +173,9 @@ class EnginePgRestart : public ::testing::Test {
     tx.commit();
   }
 
-  std::string batch(int b) const {
-    std::string body = "{\"gateway_id\":\"gw-1\",\"store_id\":1,\"events\":[";
-    for (int i = 0; i < 10; ++i) {
-      const int member = b * 10 + i + 1;
-      body += std::string(i ? "," : "") + "{\"event_id\":\"e-" + std::to_string(member) +
-              "\",\"type\":\"enter\",\"zone\":\"\",\"beacon\":\"ibeacon:f7826da6-4fa2-4e98-8024-bc5b71e0893e:1:" +
-              std::to_string(member) + "\",\"t_ms\":" + std::to_string(t0) + ",\"confidence\":0.9}";
-    }
-    return body + "]}";
-  }
-
   // The gateway's uplink contract: retry until a 2xx, after Retry-After when given, else a backoff.
   bool sendLikeTheGateway(int b) {
-    const std::string body = batch(b);
+    const std::string body = entryEventBatch(b, t0);
     auto delay = 100ms;
     for (int attempt = 0; attempt < 600; ++attempt) {
       const Answer a = postEvents(port, body);
@@ -235,7 +225,7 @@ TEST_F(EnginePgRestart, WhilePostgresIsDownTheEngineAnswers503AndAfterItsRestart
   // 3. PostgreSQL stops. The engine answers at once, clearly, and tells the caller when to retry.
   ASSERT_TRUE(pg->stop());
   const auto asked = std::chrono::steady_clock::now();
-  const Answer down = postEvents(port, batch(6));
+  const Answer down = postEvents(port, entryEventBatch(6, t0));
   const auto took = std::chrono::steady_clock::now() - asked;
   EXPECT_EQ(down.status, 503) << down.body;
   EXPECT_EQ(down.retryAfter, "1");

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -26,6 +27,19 @@ extern char** environ;
 namespace aisle::testing {
 
 namespace fs = std::filesystem;
+
+// A gateway's batch b of ten store-entry events: members b*10+1 .. b*10+10, each seen by its
+// iBeacon fob at tMs (the devices the engine tests insert).
+inline std::string entryEventBatch(int b, std::int64_t tMs) {
+  std::string body = "{\"gateway_id\":\"gw-1\",\"store_id\":1,\"events\":[";
+  for (int i = 0; i < 10; ++i) {
+    const int member = b * 10 + i + 1;
+    body += std::string(i ? "," : "") + "{\"event_id\":\"e-" + std::to_string(member) +
+            "\",\"type\":\"enter\",\"zone\":\"\",\"beacon\":\"ibeacon:f7826da6-4fa2-4e98-8024-bc5b71e0893e:1:" +
+            std::to_string(member) + "\",\"t_ms\":" + std::to_string(tMs) + ",\"confidence\":0.9}";
+  }
+  return body + "]}";
+}
 
 // Receives the engine's webhook pushes; verifies the signature and records every Idempotency-Key.
 class FakeWebhook {
