@@ -5,19 +5,25 @@
 // Afterwards the database is counted: every sale and line exactly once, none lost or duplicated;
 // then a sample is resent and must come back as duplicates with the counts unchanged.
 //
-// Client, service and PostgreSQL share the machine: the JSON reports the CPU each one used.
+// Client, service and PostgreSQL share the machine: the JSON reports the CPU each one used. The tills
+// are kept to what a till must do per sale (sign it, send it, read the answer, on a raw keep-alive
+// socket); their sales' XML is built before the run, 256 per till, and each post sets its own sequence
+// number in one (a till does not spend CPU on the service's machine building XML).
 //
 //   bench_pos_ingest [--seconds 20] [--clients 8] [--pool 4] [--threads 16] [--lines 10] [--group 256]
 //                    [--group-wait-us 1000]
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <iostream>
@@ -100,19 +106,113 @@ struct Post {
   std::string body;
 };
 
-Post post(Poco::Net::HTTPClientSession& s, const RequestSigner& signer, const std::string& body) {
-  Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, "/v1/poslog", Poco::Net::HTTPMessage::HTTP_1_1);
-  req.setContentType("application/xml");
-  req.setContentLength(static_cast<std::streamsize>(body.size()));
-  req.set("Authorization", signer.sign("POST", "/v1/poslog", body));
-  s.sendRequest(req) << body;
-  Poco::Net::HTTPResponse resp;
-  std::istream& in = s.receiveResponse(resp);
-  Post p;
-  p.status = resp.getStatus();
-  p.body.assign(std::istreambuf_iterator<char>(in), {});
-  return p;
-}
+// One till's HTTP/1.1 keep-alive connection: a request is one writev (head + body), the answer is read
+// whole (status line, Content-Length, body). Throws on an I/O error.
+class TillConnection {
+ public:
+  explicit TillConnection(std::uint16_t port) : port_(port) { open(); }
+  ~TillConnection() { close(); }
+  TillConnection(const TillConnection&) = delete;
+  TillConnection& operator=(const TillConnection&) = delete;
+
+  Post post(const std::string& authorization, const std::string& body) {
+    if (fd_ < 0) open();
+    const std::string head = "POST /v1/poslog HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/xml\r\n"
+                             "Authorization: " + authorization + "\r\nContent-Length: " + std::to_string(body.size()) +
+                             "\r\n\r\n";
+    iovec io[2] = {{const_cast<char*>(head.data()), head.size()}, {const_cast<char*>(body.data()), body.size()}};
+    std::size_t left = head.size() + body.size();
+    while (left > 0) {
+      const ssize_t n = ::writev(fd_, io, 2);
+      if (n <= 0) fail("send");
+      left -= static_cast<std::size_t>(n);
+      if (left > 0) advance(io, static_cast<std::size_t>(n));  // a short write: send the rest
+    }
+    std::size_t headEnd;
+    while ((headEnd = in_.find("\r\n\r\n")) == std::string::npos) receive();
+    Post p;
+    p.status = std::atoi(in_.c_str() + in_.find(' ') + 1);
+    std::string lowerHead = in_.substr(0, headEnd);
+    for (auto& c : lowerHead) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto cl = lowerHead.find("content-length:");
+    const std::size_t length = cl == std::string::npos ? 0 : std::strtoull(lowerHead.c_str() + cl + 15, nullptr, 10);
+    while (in_.size() < headEnd + 4 + length) receive();
+    p.body = in_.substr(headEnd + 4, length);
+    const bool closing = lowerHead.find("connection: close") != std::string::npos;
+    in_.erase(0, headEnd + 4 + length);
+    if (closing) close();
+    return p;
+  }
+
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    in_.clear();
+  }
+
+ private:
+  void open() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) fail("socket");
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port_);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) fail("connect");
+  }
+  static void advance(iovec* io, std::size_t n) {
+    for (int i = 0; i < 2; ++i) {
+      const std::size_t step = std::min(n, io[i].iov_len);
+      io[i].iov_base = static_cast<char*>(io[i].iov_base) + step;
+      io[i].iov_len -= step;
+      n -= step;
+    }
+  }
+  void receive() {
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) fail("receive");
+    in_.append(buf, static_cast<std::size_t>(n));
+  }
+  [[noreturn]] void fail(const char* what) {
+    const std::string why = std::string(what) + ": " + std::strerror(errno);
+    close();
+    throw std::runtime_error(why);
+  }
+
+  std::uint16_t port_;
+  int fd_ = -1;
+  std::string in_;
+};
+
+// A till's sales: 256 built up front (members and products vary), each post putting its own sequence
+// number into one of them.
+class TillSales {
+ public:
+  static constexpr std::int64_t kMark = 987654321987;  // stands for the sequence number while building
+  TillSales(const bench::SaleGenerator& gen, int client, std::int64_t members) : lane_(std::to_string(100 + client)) {
+    for (std::int64_t k = 0; k < 256; ++k) {
+      const std::int64_t member = (k * 7919 + client * 104'729) % members + 1;
+      const std::string doc = gen.document(gen.sale(lane_, kMark, member, k));
+      const std::string mark = ">" + std::to_string(kMark) + "<";
+      const auto at = doc.find(mark);
+      parts_.push_back({doc.substr(0, at + 1), doc.substr(at + mark.size() - 1)});
+    }
+  }
+  std::string body(std::int64_t sequence) const {
+    const auto& [head, tail] = parts_[static_cast<std::size_t>(sequence % static_cast<std::int64_t>(parts_.size()))];
+    std::string out;
+    out.reserve(head.size() + tail.size() + 20);
+    out.append(head).append(std::to_string(sequence)).append(tail);
+    return out;
+  }
+
+ private:
+  std::string lane_;
+  std::vector<std::pair<std::string, std::string>> parts_;
+};
 
 }  // namespace
 
@@ -175,6 +275,8 @@ int main(int argc, char** argv) {
     std::vector<double> clientCpu(static_cast<std::size_t>(nClients), 0);
     std::string firstError;
     std::mutex errMu;
+    std::vector<TillSales> tills;
+    for (int c = 0; c < nClients; ++c) tills.emplace_back(gen, c, kMembers);
 
     const auto backends0 = backendCpu(url, dbName);
     const double cpu0 = processCpuSeconds(), machine0 = machineCpuSeconds();
@@ -185,16 +287,13 @@ int main(int argc, char** argv) {
         const double cpuStart = threadCpuSeconds();
         const auto ci = static_cast<std::size_t>(c);
         RequestSigner signer("lane-9-" + std::to_string(c + 1), *fromHex(kSecretHex), clock);
-        Poco::Net::HTTPClientSession s("127.0.0.1", port);
-        s.setKeepAlive(true);
-        const std::string lane = std::to_string(100 + c);
+        TillConnection s(port);
         lat[ci].reserve(200'000);
         for (std::int64_t seq = 1; !stop.load(std::memory_order_relaxed); ++seq) {
-          const std::int64_t member = (seq * 7919 + c * 104'729) % kMembers + 1;
-          const std::string body = gen.document(gen.sale(lane, seq, member));
+          const std::string body = tills[ci].body(seq);
           const auto a = std::chrono::steady_clock::now();
           try {
-            const Post p = post(s, signer, body);
+            const Post p = s.post(signer.sign("POST", "/v1/poslog", body), body);
             if (p.status != 200 || p.body.find("\"status\":\"stored\"") == std::string::npos) {
               ++errors;
               std::lock_guard lock(errMu);
@@ -202,7 +301,7 @@ int main(int argc, char** argv) {
             }
           } catch (const std::exception& e) {
             ++errors;
-            s.reset();
+            s.close();
             std::lock_guard lock(errMu);
             if (firstError.empty()) firstError = e.what();
           }
@@ -227,10 +326,10 @@ int main(int argc, char** argv) {
     std::int64_t resent = 0, resentDuplicates = 0;
     {
       RequestSigner signer("lane-9-1", *fromHex(kSecretHex), clock);
-      Poco::Net::HTTPClientSession s("127.0.0.1", port);
+      TillConnection s(port);
       for (std::int64_t seq = 1; seq <= std::min<std::int64_t>(sent[0], 500); ++seq) {
-        const std::int64_t member = (seq * 7919) % kMembers + 1;
-        const Post p = post(s, signer, gen.document(gen.sale("100", seq, member)));
+        const std::string body = tills[0].body(seq);
+        const Post p = s.post(signer.sign("POST", "/v1/poslog", body), body);
         ++resent;
         if (p.status == 200 && p.body.find("\"duplicates\":1") != std::string::npos) ++resentDuplicates;
       }

@@ -130,17 +130,22 @@ class SaleGenerator {
   bool fromDataset() const { return fromDataset_; }
   const std::string& root() const { return root_; }
 
-  // One sale: natural key (workstation, sequence), member m's card, `lines` products picked by seq.
+  // One sale: natural key (workstation, sequence), member m's card, `lines` products picked by
+  // `variant` (the sequence when not given).
   std::string sale(const std::string& workstation, std::int64_t sequence, std::int64_t member) const {
+    return sale(workstation, sequence, member, sequence);
+  }
+  std::string sale(const std::string& workstation, std::int64_t sequence, std::int64_t member,
+                   std::int64_t variant) const {
     std::string h = header_;
     replaceFirst(h, "<WorkstationID>", "</WorkstationID>", workstation);
     replaceFirst(h, "<SequenceNumber>", "</SequenceNumber>", std::to_string(sequence));
     std::string out = h;
     std::int64_t total = 0;
     for (int i = 0; i < lines_; ++i) {
-      const int p = static_cast<int>((sequence * 7 + i * 131) % products_) + 1;
+      const int p = static_cast<int>((variant * 7 + i * 131) % products_) + 1;
       const std::int64_t unit = 99 + (p * 37) % 900;  // 0.99 .. 9.98
-      const int qty = 1 + (i + static_cast<int>(sequence)) % 3;
+      const int qty = 1 + (i + static_cast<int>(variant % 3)) % 3;
       const std::int64_t amount = unit * qty;
       total += amount;
       std::string l = saleLine_;

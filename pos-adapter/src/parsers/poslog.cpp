@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 
 #include "aisle/common/parse.h"
 #include "aisle/pos/time_zone.h"
@@ -38,15 +39,34 @@ bool isArtsUncached(std::string_view ns) {
 
 // Every element lookup asks these for each child, and a document uses two or three namespaces: the
 // last answer of each kind is kept, so the lower-casing runs a few times per document, not per child.
+// Within one document every element in a declaration's scope views the same bytes, so the view itself
+// is compared first; parsePosLog forgets the views when it starts (another document may reuse the
+// address), keeping the strings.
+thread_local std::uint64_t tDocument = 0;  // which parsePosLog call the remembered views belong to
+
 template <bool (*Classify)(std::string_view)>
 bool cached(std::string_view ns) {
   thread_local std::string yes, no;
+  thread_local std::string_view yesView, noView;
+  thread_local std::uint64_t viewsOf = 0;
   thread_local bool haveYes = false, haveNo = false;
-  if (haveYes && ns == yes) return true;
-  if (haveNo && ns == no) return false;
-  const bool r = Classify(ns);
-  (r ? yes : no).assign(ns);
-  (r ? haveYes : haveNo) = true;
+  if (viewsOf != tDocument) {
+    yesView = noView = {};
+    viewsOf = tDocument;
+  }
+  if (!ns.empty() && ns.data() == yesView.data() && ns.size() == yesView.size()) return true;
+  if (!ns.empty() && ns.data() == noView.data() && ns.size() == noView.size()) return false;
+  bool r;
+  if (haveYes && ns == yes) {
+    r = true;
+  } else if (haveNo && ns == no) {
+    r = false;
+  } else {
+    r = Classify(ns);
+    (r ? yes : no).assign(ns);
+    (r ? haveYes : haveNo) = true;
+  }
+  (r ? yesView : noView) = ns;
   return r;
 }
 
@@ -59,20 +79,20 @@ bool isAcs(std::string_view ns) { return cached<isAcsUncached>(ns); }
 
 const Node* child(const Node& n, std::string_view name) {
   for (const auto& c : n.children)
-    if (c->name == name && isArts(c->ns)) return c.get();
+    if (c.name == name && isArts(c.ns)) return &c;
   return nullptr;
 }
 
 std::vector<const Node*> children(const Node& n, std::string_view name) {
   std::vector<const Node*> out;
   for (const auto& c : n.children)
-    if (c->name == name && isArts(c->ns)) out.push_back(c.get());
+    if (c.name == name && isArts(c.ns)) out.push_back(&c);
   return out;
 }
 
 const Node* acsChild(const Node& n, std::string_view name) {
   for (const auto& c : n.children)
-    if (c->name == name && isAcs(c->ns)) return c.get();
+    if (c.name == name && isAcs(c.ns)) return &c;
   return nullptr;
 }
 
@@ -137,16 +157,16 @@ Result<NaturalKey> linkedKey(const Node& link, const NaturalKey& own) {
 const Node* findPostVoidLink(const Node& n, int depth = 0) {
   if (depth > 6) return nullptr;
   for (const auto& c : n.children) {
-    if (!isArts(c->ns)) continue;
-    if (c->name == "PostVoid") {
-      if (const Node* l = child(*c, "TransactionLink")) return l;
-      return c.get();
+    if (!isArts(c.ns)) continue;
+    if (c.name == "PostVoid") {
+      if (const Node* l = child(c, "TransactionLink")) return l;
+      return &c;
     }
-    if (c->name == "TransactionLink" && lower(attr(*c, "ReasonCode")).find("void") != std::string::npos) {
-      return c.get();
+    if (c.name == "TransactionLink" && lower(attr(c, "ReasonCode")).find("void") != std::string::npos) {
+      return &c;
     }
-    if (c->name == "LineItem" && voided(*c)) continue;
-    if (const Node* found = findPostVoidLink(*c, depth + 1)) return found;
+    if (c.name == "LineItem" && voided(c)) continue;
+    if (const Node* found = findPostVoidLink(c, depth + 1)) return found;
   }
   return nullptr;
 }
@@ -156,28 +176,28 @@ const Node* findPostVoidLink(const Node& n, int depth = 0) {
 void findCards(const Node& n, std::vector<std::string_view>& out, int depth = 0) {
   if (depth > 8) return;
   for (const auto& c : n.children) {
-    if (isAcs(c->ns) && c->name == "LoyaltyID") {
-      out.push_back(trim(c->text));
+    if (isAcs(c.ns) && c.name == "LoyaltyID") {
+      out.push_back(trim(c.text));
       continue;
     }
-    if (!isArts(c->ns)) {
-      if (isAcs(c->ns)) findCards(*c, out, depth + 1);
+    if (!isArts(c.ns)) {
+      if (isAcs(c.ns)) findCards(c, out, depth + 1);
       continue;
     }
-    if (c->name == "LineItem" && voided(*c)) continue;
-    if (c->name == "Tender") continue;  // payment data lives there and is never read
-    if (c->name == "LoyaltyAccount") {
-      if (const Node* card = child(*c, "LoyaltyCard"))
+    if (c.name == "LineItem" && voided(c)) continue;
+    if (c.name == "Tender") continue;  // payment data lives there and is never read
+    if (c.name == "LoyaltyAccount") {
+      if (const Node* card = child(c, "LoyaltyCard"))
         if (auto pan = text(child(*card, "PrimaryAccountNumber")); !pan.empty()) out.push_back(pan);
-      if (auto id = text(child(*c, "LoyaltyAccountID")); !id.empty()) out.push_back(id);
+      if (auto id = text(child(c, "LoyaltyAccountID")); !id.empty()) out.push_back(id);
       continue;
     }
-    if (c->name == "Customer") {
-      if (auto id = text(child(*c, "CustomerID")); !id.empty()) out.push_back(id);
-      findCards(*c, out, depth + 1);
+    if (c.name == "Customer") {
+      if (auto id = text(child(c, "CustomerID")); !id.empty()) out.push_back(id);
+      findCards(c, out, depth + 1);
       continue;
     }
-    findCards(*c, out, depth + 1);
+    findCards(c, out, depth + 1);
   }
 }
 
@@ -445,8 +465,8 @@ TransactionOutcome interpret(const Node& tx, std::size_t index, const ParseOptio
     out.kind = TransactionOutcome::Kind::Skipped;
     out.reason = "not a retail transaction";
     for (const auto& c : tx.children)
-      if (isArts(c->ns) && c->name.size() > 11 && c->name.find("Transaction") != std::string::npos) {
-        out.reason = std::string(c->name) + " is not a sale";
+      if (isArts(c.ns) && c.name.size() > 11 && c.name.find("Transaction") != std::string::npos) {
+        out.reason = std::string(c.name) + " is not a sale";
         break;
       }
     return out;
@@ -480,9 +500,10 @@ TransactionOutcome interpret(const Node& tx, std::size_t index, const ParseOptio
 }  // namespace
 
 Result<ParsedDocument> parsePosLog(std::string_view bytes, const ParseOptions& o) {
+  ++tDocument;
   auto root = xml::parse(bytes, {o.limits.maxBytes, o.limits.maxDepth, o.limits.maxElements});
   if (!root) return root.error();
-  const Node& r = **root;
+  const Node& r = (*root)->root();
   if (!isArts(r.ns)) return fail("root element is in namespace '" + std::string(r.ns.substr(0, 80)) + "', not ARTS POSLog");
   std::vector<const Node*> txs;
   if (r.name == "POSLog") {
