@@ -18,14 +18,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <random>
 
 #include "aisle/common/clock.h"
-#include "aisle/common/migrate.h"
-#include "aisle/common/pg.h"
 #include "aisle/engine/batch.h"
 #include "aisle/engine/generator.h"
 #include "aisle/engine/loader.h"
+#include "bench_db.h"
 #include "bench_result.h"
 
 namespace fs = std::filesystem;
@@ -113,18 +111,12 @@ int main(int argc, char** argv) {
   const bool keep = envLong("AISLE_BENCH_KEEP", 0) == 1;
   const char* catalogEnv = std::getenv("AISLE_BENCH_CATALOG");
   const bool cj = catalogEnv && std::string(catalogEnv) == "cj";
-  const std::string dbName = "bench_batch_" + std::to_string(std::random_device{}() % 1000000);
-  {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
-  }
-  const std::string url = withDatabase(base, dbName);
+  const bench::ScratchDatabase db(base, "bench_batch", keep);
+  const std::string& url = db.url();
   int rc = 0;
   try {
     pqxx::connection c(url);
-    auto m = migrate(c, embeddedMigrations(), Logger("bench", nullptr));
-    if (!m) throw std::runtime_error(m.message());
+    db.migrate(c);
     if (cj) {
       const char* ds = std::getenv("AISLE_DATASETS");
       const fs::path dir =
@@ -159,7 +151,7 @@ int main(int argc, char** argv) {
       productsBought = tx.exec1("SELECT count(DISTINCT product_id) FROM transaction_lines")[0]
                            .as<std::int64_t>();
     }
-    const fs::path file = fs::temp_directory_path() / (dbName + ".toml");
+    const fs::path file = fs::temp_directory_path() / (db.name() + ".toml");
     {
       std::ofstream f(file);
       for (std::size_t i = 0; i < cats.size(); ++i)
@@ -218,12 +210,5 @@ int main(int argc, char** argv) {
     std::cerr << "bench_batch: " << e.what() << "\n";
     rc = 1;
   }
-  if (!keep) {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("DROP DATABASE IF EXISTS " + admin.quote_name(dbName) + " WITH (FORCE)");
-  } else {
-    std::cerr << "bench_batch: kept database " << dbName << "\n";
-  }
-  return rc;
+  return rc;  // `db` is dropped (or kept, with AISLE_BENCH_KEEP=1) on the way out
 }

@@ -17,7 +17,6 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -26,10 +25,9 @@
 #include <random>
 #include <sstream>
 
-#include "aisle/common/migrate.h"
-#include "aisle/common/pg.h"
 #include "aisle/engine/dataset_mapping.h"
 #include "aisle/engine/loader.h"
+#include "bench_db.h"
 #include "bench_result.h"
 
 namespace fs = std::filesystem;
@@ -77,47 +75,6 @@ fs::path scaledCopy(const fs::path& source, int scale) {
   return dir;
 }
 
-// Rows as NUL-separated fields in one string each: compact, and streamed as const char* fields.
-template <std::size_t N>
-struct RawRows {
-  std::vector<std::string> rows;
-  std::vector<std::array<bool, N>> nulls;
-};
-
-template <std::size_t N>
-RawRows<N> fetch(pqxx::connection& c, const std::string& sql) {
-  RawRows<N> out;
-  pqxx::read_transaction tx(c);
-  for (const auto& row : tx.exec(sql)) {
-    std::string s;
-    std::array<bool, N> nul{};
-    for (std::size_t i = 0; i < N; ++i) {
-      nul[i] = row[static_cast<int>(i)].is_null();
-      if (!nul[i]) s += row[static_cast<int>(i)].c_str();
-      s.push_back('\0');
-    }
-    out.rows.push_back(std::move(s));
-    out.nulls.push_back(nul);
-  }
-  return out;
-}
-
-template <std::size_t N>
-void copyRaw(pqxx::work& tx, const std::string& table, const std::vector<std::string>& columns,
-             const RawRows<N>& raw) {
-  pqxx::stream_to s(tx, table, columns);
-  std::array<const char*, N> fields{};
-  for (std::size_t r = 0; r < raw.rows.size(); ++r) {
-    const char* p = raw.rows[r].c_str();
-    for (std::size_t i = 0; i < N; ++i) {
-      fields[i] = raw.nulls[r][i] ? nullptr : p;
-      p += std::char_traits<char>::length(p) + 1;
-    }
-    s << fields;
-  }
-  s.complete();
-}
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -146,18 +103,12 @@ int main() {
   const int scale = std::max(1, envInt("AISLE_BENCH_SCALE", 10));
   const int rounds = std::max(1, envInt("AISLE_BENCH_ROUNDS", 3));
 
-  const std::string dbName = "bench_loader_" + std::to_string(std::random_device{}() % 1000000);
-  {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
-  }
+  const bench::ScratchDatabase db(base, "bench_loader");
   const fs::path dir = scaledCopy(source, scale);
   int rc = 0;
   try {
-    pqxx::connection c(withDatabase(base, dbName));
-    auto m = migrate(c, embeddedMigrations(), Logger("bench", nullptr));
-    if (!m) throw std::runtime_error(m.message());
+    pqxx::connection c(db.url());
+    db.migrate(c);
 
     std::cerr << "bench_loader: first load (catalog + " << scale << "x transactions)\n";
     auto first = loadCompleteJourney(c, dir.string(), {});
@@ -165,37 +116,20 @@ int main() {
     const double fullLoadSeconds = first->seconds;
     const std::int64_t lines = first->transactionLinesWritten;
 
-    const auto txRows = fetch<12>(
+    const auto txRows = bench::fetchRaw<12>(
         c,
         "SELECT member_id, transaction_id, org_id, store_id, workstation_id, business_day, "
         "sequence_no, occurred_at, "
         "card_number, '\\x' || encode(content_hash, 'hex'), total_minor, source FROM transactions");
-    const auto lineRows = fetch<8>(c,
-                                   "SELECT member_id, transaction_id, line_no, product_id, "
-                                   "quantity, amount_minor, discount_minor, "
-                                   "coupon_discount_minor FROM transaction_lines");
-    const std::vector<std::string> txCols{"member_id",    "transaction_id", "org_id",
-                                          "store_id",     "workstation_id", "business_day",
-                                          "sequence_no",  "occurred_at",    "card_number",
-                                          "content_hash", "total_minor",    "source"};
-    const std::vector<std::string> lineCols{
-        "member_id", "transaction_id", "line_no",        "product_id",
-        "quantity",  "amount_minor",   "discount_minor", "coupon_discount_minor"};
+    const auto lineRows =
+        bench::fetchRaw<8>(c,
+                           "SELECT member_id, transaction_id, line_no, product_id, "
+                           "quantity, amount_minor, discount_minor, "
+                           "coupon_discount_minor FROM transaction_lines");
     {
       pqxx::work tx(c);
-      for (const char* suffix : {"fk", "nofk"}) {
-        const std::string t = std::string("raw_transactions_") + suffix,
-                          l = std::string("raw_lines_") + suffix;
-        tx.exec("CREATE TABLE " + t + " (LIKE transactions INCLUDING ALL)");
-        tx.exec("CREATE TABLE " + l + " (LIKE transaction_lines INCLUDING ALL)");
-        if (std::string(suffix) == "fk") {
-          tx.exec("ALTER TABLE " + t +
-                  " ADD FOREIGN KEY (member_id) REFERENCES members, "
-                  "ADD FOREIGN KEY (store_id) REFERENCES stores");
-          tx.exec("ALTER TABLE " + l + " ADD FOREIGN KEY (member_id, transaction_id) REFERENCES " +
-                  t + " ON DELETE CASCADE, ADD FOREIGN KEY (product_id) REFERENCES products");
-        }
-      }
+      bench::createRawTables(tx, "raw_transactions_fk", "raw_lines_fk", /*foreignKeys=*/true);
+      bench::createRawTables(tx, "raw_transactions_nofk", "raw_lines_nofk", /*foreignKeys=*/false);
       tx.commit();
     }
 
@@ -222,8 +156,9 @@ int main() {
       for (const char* suffix : {"fk", "nofk"}) {
         const auto t0 = std::chrono::steady_clock::now();
         pqxx::work tx(c);
-        copyRaw(tx, std::string("raw_transactions_") + suffix, txCols, txRows);
-        copyRaw(tx, std::string("raw_lines_") + suffix, lineCols, lineRows);
+        bench::copyRaw(tx, std::string("raw_transactions_") + suffix,
+                       bench::rawTransactionColumns(), txRows);
+        bench::copyRaw(tx, std::string("raw_lines_") + suffix, bench::rawLineColumns(), lineRows);
         tx.commit();
         (std::string(suffix) == "fk" ? raw : rawNoFk).push_back(secondsSince(t0));
       }
@@ -246,11 +181,5 @@ int main() {
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
-  try {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("DROP DATABASE IF EXISTS " + admin.quote_name(dbName) + " WITH (FORCE)");
-  } catch (...) {  // a leftover scratch database is harmless on a throwaway cluster
-  }
-  return rc;
+  return rc;  // `db` is dropped on the way out
 }

@@ -13,7 +13,6 @@
 //   bench_pos_import [--sales 20000]
 #include <pqxx/pqxx>
 
-#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -22,10 +21,9 @@
 #include <random>
 #include <sstream>
 
-#include "aisle/common/migrate.h"
-#include "aisle/common/pg.h"
 #include "aisle/pos/cli.h"
 #include "aisle/pos/poslog.h"
+#include "bench_db.h"
 #include "bench_pos_workload.h"
 #include "bench_result.h"
 
@@ -46,45 +44,6 @@ int argInt(int argc, char** argv, const std::string& name, int def) {
 
 double secondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-template <std::size_t N>
-struct RawRows {
-  std::vector<std::string> rows;  // NUL-separated fields
-  std::vector<std::array<bool, N>> nulls;
-};
-
-template <std::size_t N>
-RawRows<N> fetch(pqxx::connection& c, const std::string& sql) {
-  RawRows<N> out;
-  pqxx::read_transaction tx(c);
-  for (const auto& row : tx.exec(sql)) {
-    std::string s;
-    std::array<bool, N> nul{};
-    for (std::size_t i = 0; i < N; ++i) {
-      nul[i] = row[static_cast<int>(i)].is_null();
-      if (!nul[i]) s += row[static_cast<int>(i)].c_str();
-      s.push_back('\0');
-    }
-    out.rows.push_back(std::move(s));
-    out.nulls.push_back(nul);
-  }
-  return out;
-}
-
-template <std::size_t N>
-void copyRaw(pqxx::work& tx, const std::string& table, const std::vector<std::string>& columns, const RawRows<N>& raw) {
-  pqxx::stream_to s(tx, table, columns);
-  std::array<const char*, N> fields{};
-  for (std::size_t r = 0; r < raw.rows.size(); ++r) {
-    const char* p = raw.rows[r].c_str();
-    for (std::size_t i = 0; i < N; ++i) {
-      fields[i] = raw.nulls[r][i] ? nullptr : p;
-      p += std::char_traits<char>::length(p) + 1;
-    }
-    s << fields;
-  }
-  s.complete();
 }
 
 // The sales of one format as files of kPerFile in `dir`; workstations `lane0`.. keep keys distinct.
@@ -124,32 +83,21 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int sales = argInt(argc, argv, "--sales", 20'000);
-  const std::string dbName = "bench_pos_import_" + std::to_string(std::random_device{}() % 1000000);
-  {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
-  }
-  const std::string url = withDatabase(base, dbName);
+  const bench::ScratchDatabase db(base, "bench_pos_import");
+  const std::string& url = db.url();
   const fs::path dir = fs::temp_directory_path() / ("aisle-bench-pos-import-" + std::to_string(std::random_device{}()));
   int rc = 0;
   try {
     pqxx::connection c(url);
     {
-      auto m = migrate(c, embeddedMigrations(), Logger("bench", nullptr));
-      if (!m) throw std::runtime_error(m.message());
+      db.migrate(c);
       bench::seedCatalogAndMembers(c, kMembers, kProducts);
       bench::seedHistory(c, 50'000, kMembers, kProducts);
     }
     const bench::SaleGenerator gen(bench::datasetsDir(), 10, kProducts);
     {
       pqxx::work tx(c);
-      tx.exec("CREATE TABLE raw_transactions (LIKE transactions INCLUDING ALL)");
-      tx.exec("CREATE TABLE raw_lines (LIKE transaction_lines INCLUDING ALL)");
-      tx.exec("ALTER TABLE raw_transactions ADD FOREIGN KEY (member_id) REFERENCES members, "
-              "ADD FOREIGN KEY (store_id) REFERENCES stores");
-      tx.exec("ALTER TABLE raw_lines ADD FOREIGN KEY (member_id, transaction_id) REFERENCES raw_transactions "
-              "ON DELETE CASCADE, ADD FOREIGN KEY (product_id) REFERENCES products");
+      bench::createRawTables(tx, "raw_transactions", "raw_lines", /*foreignKeys=*/true);
       tx.commit();
     }
     setenv("AISLE_DB", url.c_str(), 1);
@@ -169,11 +117,11 @@ int main(int argc, char** argv) {
 
       const std::string where = "source <> 'history' AND workstation_id::int BETWEEN " + std::to_string(lane0) +
                                 " AND " + std::to_string(lane0 + 19);
-      const auto txRows = fetch<12>(c, "SELECT member_id, transaction_id, org_id, store_id, workstation_id, "
+      const auto txRows = bench::fetchRaw<12>(c, "SELECT member_id, transaction_id, org_id, store_id, workstation_id, "
                                        "business_day, sequence_no, occurred_at, card_number, "
                                        "'\\x' || encode(content_hash, 'hex'), total_minor, source FROM transactions "
                                        "WHERE " + where);
-      const auto lineRows = fetch<8>(c, "SELECT l.member_id, l.transaction_id, line_no, product_id, quantity, "
+      const auto lineRows = bench::fetchRaw<8>(c, "SELECT l.member_id, l.transaction_id, line_no, product_id, quantity, "
                                         "amount_minor, discount_minor, coupon_discount_minor FROM transaction_lines l "
                                         "JOIN transactions t USING (member_id, transaction_id) WHERE " + where);
       if (static_cast<int>(txRows.rows.size()) != sales || static_cast<int>(lineRows.rows.size()) != sales * 10)
@@ -187,14 +135,8 @@ int main(int argc, char** argv) {
       const auto t1 = std::chrono::steady_clock::now();
       {
         pqxx::work tx(c);
-        copyRaw(tx, "raw_transactions",
-                {"member_id", "transaction_id", "org_id", "store_id", "workstation_id", "business_day", "sequence_no",
-                 "occurred_at", "card_number", "content_hash", "total_minor", "source"},
-                txRows);
-        copyRaw(tx, "raw_lines",
-                {"member_id", "transaction_id", "line_no", "product_id", "quantity", "amount_minor", "discount_minor",
-                 "coupon_discount_minor"},
-                lineRows);
+        bench::copyRaw(tx, "raw_transactions", bench::rawTransactionColumns(), txRows);
+        bench::copyRaw(tx, "raw_lines", bench::rawLineColumns(), lineRows);
         tx.commit();
       }
       const double rawS = secondsSince(t1);
@@ -220,11 +162,5 @@ int main(int argc, char** argv) {
   }
   std::error_code ec;
   fs::remove_all(dir, ec);
-  try {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("DROP DATABASE IF EXISTS " + admin.quote_name(dbName) + " WITH (FORCE)");
-  } catch (...) {  // a leftover scratch database is harmless on a throwaway cluster
-  }
-  return rc;
+  return rc;  // `db` is dropped on the way out
 }

@@ -11,7 +11,7 @@
 // number in one (a till does not spend CPU on the service's machine building XML).
 //
 //   bench_pos_ingest [--seconds 20] [--clients 8] [--pool 4] [--threads 16] [--lines 10] [--group 256]
-//                    [--group-wait-us 1000]
+//                    [--group-wait-us 1000] [--per-request 1]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -30,14 +30,13 @@
 #include <iterator>
 #include <map>
 #include <sstream>
-#include <random>
 #include <thread>
 #include <vector>
 
 #include "aisle/common/hmac.h"
-#include "aisle/common/migrate.h"
 #include "aisle/common/pg.h"
 #include "aisle/pos/service.h"
+#include "bench_db.h"
 #include "bench_pos_workload.h"
 #include "bench_result.h"
 
@@ -188,31 +187,44 @@ class TillConnection {
 };
 
 // A till's sales: 256 built up front (members and products vary), each post putting its own sequence
-// number into one of them.
+// number into one of them. A document holds `perRequest` consecutive sales (1: a till posting each
+// sale as it ends; more: a store controller forwarding a batch).
 class TillSales {
  public:
   static constexpr std::int64_t kMark = 987654321987;  // stands for the sequence number while building
-  TillSales(const bench::SaleGenerator& gen, int client, std::int64_t members) : lane_(std::to_string(100 + client)) {
+  TillSales(const bench::SaleGenerator& gen, int client, std::int64_t members)
+      : root_(gen.document("")), lane_(std::to_string(100 + client)) {
+    root_.resize(root_.size() - std::string_view("</POSLog>").size());
     for (std::int64_t k = 0; k < 256; ++k) {
       const std::int64_t member = (k * 7919 + client * 104'729) % members + 1;
-      const std::string doc = gen.document(gen.sale(lane_, kMark, member, k));
+      const std::string sale = gen.sale(lane_, kMark, member, k);
       const std::string mark = ">" + std::to_string(kMark) + "<";
-      const auto at = doc.find(mark);
-      parts_.push_back({doc.substr(0, at + 1), doc.substr(at + mark.size() - 1)});
+      const auto at = sale.find(mark);
+      parts_.push_back({sale.substr(0, at + 1), sale.substr(at + mark.size() - 1)});
     }
   }
-  std::string body(std::int64_t sequence) const {
-    const auto& [head, tail] = parts_[static_cast<std::size_t>(sequence % static_cast<std::int64_t>(parts_.size()))];
-    std::string out;
-    out.reserve(head.size() + tail.size() + 20);
-    out.append(head).append(std::to_string(sequence)).append(tail);
-    return out;
+  // Sales first .. first + count - 1 in one document.
+  std::string body(std::int64_t first, int count = 1) const {
+    std::string out = root_;
+    out.reserve(root_.size() + static_cast<std::size_t>(count) * (parts_[0].first.size() + parts_[0].second.size() + 20) + 9);
+    for (std::int64_t sequence = first; sequence < first + count; ++sequence) {
+      const auto& [head, tail] = parts_[static_cast<std::size_t>(sequence % static_cast<std::int64_t>(parts_.size()))];
+      out.append(head).append(std::to_string(sequence)).append(tail);
+    }
+    return out.append("</POSLog>");
   }
 
  private:
+  std::string root_;
   std::string lane_;
   std::vector<std::pair<std::string, std::string>> parts_;
 };
+
+std::size_t occurrences(const std::string& s, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + what.size())) ++n;
+  return n;
+}
 
 }  // namespace
 
@@ -227,29 +239,25 @@ int main(int argc, char** argv) {
   const int pool = argInt(argc, argv, "--pool", 4);
   const int threads = argInt(argc, argv, "--threads", 16);
   const int lines = argInt(argc, argv, "--lines", 10);
+  const int perRequest = std::max(1, argInt(argc, argv, "--per-request", 1));  // sales in one document
   const int groupMax = argInt(argc, argv, "--group", 256);  // group commit: sales per transaction (1: off)
   const int groupWaitUs = argInt(argc, argv, "--group-wait-us", 1000);
 
-  const std::string dbName = "bench_pos_ingest_" + std::to_string(std::random_device{}() % 1000000);
-  {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("CREATE DATABASE " + admin.quote_name(dbName));
-  }
-  const std::string url = withDatabase(base, dbName);
+  const bench::ScratchDatabase db(base, "bench_pos_ingest");
+  const std::string& url = db.url();
+  const std::string& dbName = db.name();
   int rc = 0;
   try {
     {
       pqxx::connection c(url);
-      auto m = migrate(c, embeddedMigrations(), Logger("bench", nullptr));
-      if (!m) throw std::runtime_error(m.message());
+      db.migrate(c);
       bench::seedCatalogAndMembers(c, kMembers, kProducts);
       bench::seedHistory(c, kHistory, kMembers, kProducts);
     }
     const bench::SaleGenerator gen(bench::datasetsDir(), lines, kProducts);
     std::cerr << "bench_pos_ingest: sales built from "
               << (gen.fromDataset() ? "the NCR sample in the data set" : "the built-in sale (data set absent)") << ", "
-              << lines << " lines each; " << nClients << " clients, pool " << pool << ", " << threads
+              << lines << " lines each, " << perRequest << " a request; " << nClients << " clients, pool " << pool << ", " << threads
               << " HTTP threads, " << seconds << " s\n";
 
     pos::PosConfig cfg;
@@ -289,12 +297,12 @@ int main(int argc, char** argv) {
         RequestSigner signer("lane-9-" + std::to_string(c + 1), *fromHex(kSecretHex), clock);
         TillConnection s(port);
         lat[ci].reserve(200'000);
-        for (std::int64_t seq = 1; !stop.load(std::memory_order_relaxed); ++seq) {
-          const std::string body = tills[ci].body(seq);
+        for (std::int64_t seq = 1; !stop.load(std::memory_order_relaxed); seq += perRequest) {
+          const std::string body = tills[ci].body(seq, perRequest);
           const auto a = std::chrono::steady_clock::now();
           try {
             const Post p = s.post(signer.sign("POST", "/v1/poslog", body), body);
-            if (p.status != 200 || p.body.find("\"status\":\"stored\"") == std::string::npos) {
+            if (p.status != 200 || occurrences(p.body, "\"status\":\"stored\"") != static_cast<std::size_t>(perRequest)) {
               ++errors;
               std::lock_guard lock(errMu);
               if (firstError.empty()) firstError = std::to_string(p.status) + " " + p.body.substr(0, 300);
@@ -306,7 +314,7 @@ int main(int argc, char** argv) {
             if (firstError.empty()) firstError = e.what();
           }
           lat[ci].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-          sent[ci] = seq;
+          sent[ci] = seq + perRequest - 1;
         }
         clientCpu[ci] = threadCpuSeconds() - cpuStart;
       });
@@ -388,6 +396,7 @@ int main(int argc, char** argv) {
                         {"db_pool", pool},
                         {"group_commit_max_sales", groupMax},
                         {"lines_per_transaction", lines},
+                        {"sales_per_request", perRequest},
                         {"client_cpu_core_fraction", clientCpuTotal / elapsed},
                         {"service_cpu_core_fraction", (processCpu - clientCpuTotal) / elapsed},
                         {"db_backend_cpu_core_fraction", dbCpu / elapsed},
@@ -399,12 +408,6 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "bench_pos_ingest: " << e.what() << "\n";
     rc = 1;
-  }
-  try {
-    pqxx::connection admin(base);
-    pqxx::nontransaction nt(admin);
-    nt.exec("DROP DATABASE IF EXISTS " + admin.quote_name(dbName) + " WITH (FORCE)");
-  } catch (...) {  // a leftover scratch database is harmless on a throwaway cluster
   }
   return rc;
 }

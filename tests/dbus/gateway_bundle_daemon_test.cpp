@@ -3,8 +3,6 @@
 // one is applied and becomes the state directory's floor, and a restart with an older bundle runs
 // the last good one.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,7 +10,7 @@
 
 #include "aisle/common/http_client.h"
 #include "aisle/fwconfig/bundle.h"
-#include "gateway_fake_bluez.h"
+#include "gateway_daemon_fixture.h"
 
 namespace aisle::gateway {
 namespace {
@@ -54,73 +52,15 @@ void writeFile(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-class NotifySocket {
- public:
-  explicit NotifySocket(const std::string& path) : path_(path) {
-    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    timeval tv{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~NotifySocket() {
-    ::close(fd_);
-    ::unlink(path_.c_str());
-  }
-  bool bound() const { return bound_; }
-  std::string receive() {  // blocks up to SO_RCVTIMEO
-    char buf[256] = {};
-    const ssize_t n = ::recv(fd_, buf, sizeof buf - 1, 0);
-    return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
-  }
+using testing::LogMode;
+using testing::NotifySocket;
+using testing::spawnGateway;
+using testing::stopGateway;
 
- private:
-  std::string path_;
-  int fd_ = -1;
-  bool bound_ = false;
-};
+class GatewayDaemonWithBundle : public testing::FakeBluezDaemonTest {};
 
-pid_t spawnGateway(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                   const std::string& log) {
-  const std::string binary = std::string(AISLE_BINARY_DIR) + "/gateway/aisleone-gateway";
-  std::vector<std::string> envs = env;
-  std::vector<char*> envp;
-  for (auto& e : envs) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argStore{binary};
-  argStore.insert(argStore.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argStore) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_APPEND, 0600);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) pid = -1;
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
-int stopGateway(pid_t pid) {
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-TEST(GatewayDaemonWithBundle,
-     RunsTheSignedBundleRefusesACorruptReloadAndKeepsTheFloorAcrossARestart) {
-  std::string why;
-  if (!testing::dbusmockAvailable(why)) GTEST_SKIP() << why;
-  testing::PrivateBus bus;
-  ASSERT_TRUE(bus.ok());
-  testing::FakeBluez bluez(bus.address());
-  ASSERT_TRUE(bluez.start());
-  bluez.addAdapter("hci0");
-
+TEST_F(GatewayDaemonWithBundle,
+       RunsTheSignedBundleRefusesACorruptReloadAndKeepsTheFloorAcrossARestart) {
   std::string tmpl = (fs::temp_directory_path() / "aisle-gw-bundle-bus-XXXXXX").string();
   ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
   const fs::path dir = tmpl;
@@ -153,13 +93,13 @@ TEST(GatewayDaemonWithBundle,
                                       (dir / "state").string()};
   const std::string log = (dir / "gw.log").string();
   const std::string notifyPath = (dir / "notify").string();
-  const std::vector<std::string> env{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address(),
+  const std::vector<std::string> env{"DBUS_SYSTEM_BUS_ADDRESS=" + bus().address(),
                                      "NOTIFY_SOCKET=" + notifyPath};
 
   {
     NotifySocket notify(notifyPath);
     ASSERT_TRUE(notify.bound());
-    const pid_t pid = spawnGateway(args, env, log);
+    const pid_t pid = spawnGateway(args, env, log, LogMode::kAppend);
     ASSERT_GT(pid, 0);
     const std::string ready = notify.receive();
     ASSERT_EQ(ready.rfind("READY=1", 0), 0u) << ready << readFile(log);
@@ -192,7 +132,7 @@ TEST(GatewayDaemonWithBundle,
   {
     NotifySocket notify(notifyPath);
     ASSERT_TRUE(notify.bound());
-    const pid_t pid = spawnGateway(args, env, log);
+    const pid_t pid = spawnGateway(args, env, log, LogMode::kAppend);
     ASSERT_GT(pid, 0);
     const std::string ready = notify.receive();
     ASSERT_EQ(ready.rfind("READY=1", 0), 0u) << ready << readFile(log);

@@ -2,8 +2,6 @@
 // adapter in /healthz, turns an advert into a spooled zone event, refuses a broken reload without
 // stopping, and exits 0 on SIGTERM.
 #include <gtest/gtest.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,7 +9,7 @@
 
 #include "../e2e/gateway_fake_engine.h"
 #include "aisle/common/http_client.h"
-#include "gateway_fake_bluez.h"
+#include "gateway_daemon_fixture.h"
 
 namespace aisle::gateway {
 namespace {
@@ -26,14 +24,13 @@ std::string readFile(const fs::path& p) {
   return ss.str();
 }
 
-TEST(GatewayDaemonOnFakeBluez, NotifiesReadyServesHealthSpoolsEventsAndSurvivesABadReload) {
-  std::string why;
-  if (!testing::dbusmockAvailable(why)) GTEST_SKIP() << why;
-  testing::PrivateBus bus;
-  ASSERT_TRUE(bus.ok());
-  testing::FakeBluez bluez(bus.address());
-  ASSERT_TRUE(bluez.start());
-  bluez.addAdapter("hci0");
+using testing::NotifySocket;
+using testing::spawnGateway;
+using testing::stopGateway;
+
+class GatewayDaemonOnFakeBluez : public testing::FakeBluezDaemonTest {};
+
+TEST_F(GatewayDaemonOnFakeBluez, NotifiesReadyServesHealthSpoolsEventsAndSurvivesABadReload) {
 
   const fs::path dir = fs::temp_directory_path() / ("aisle-gw-daemon-" + std::to_string(getpid()));
   fs::remove_all(dir);
@@ -45,36 +42,19 @@ TEST(GatewayDaemonOnFakeBluez, NotifiesReadyServesHealthSpoolsEventsAndSurvivesA
       "\"\nbatch_max_delay = \"100ms\"\n[spool]\ndir = \"" + (dir / "spool").string() + "\"\nfsync = \"never\"\n";
   std::ofstream(dir / "gw.conf") << config;
 
-  // systemd's side of the notification socket.
   const std::string notifyPath = (dir / "notify").string();
-  const int notifyFd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", notifyPath.c_str());
-  ASSERT_EQ(::bind(notifyFd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  timeval tv{10, 0};
-  ::setsockopt(notifyFd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-
-  const std::string binary = std::string(AISLE_BINARY_DIR) + "/gateway/aisleone-gateway";
-  const std::string cfg = (dir / "gw.conf").string();
+  NotifySocket notify(notifyPath);
+  ASSERT_TRUE(notify.bound());
   const std::string log = (dir / "gw.log").string();
-  std::vector<std::string> envs{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address(), "NOTIFY_SOCKET=" + notifyPath};
-  std::vector<char*> envp;
-  for (auto& e : envs) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const char* argv[] = {binary.c_str(), "--config", cfg.c_str(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, const_cast<char**>(argv), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = spawnGateway({"--config", (dir / "gw.conf").string()},
+                                 {"DBUS_SYSTEM_BUS_ADDRESS=" + bus().address(), "NOTIFY_SOCKET=" + notifyPath},
+                                 log);
+  ASSERT_GT(pid, 0);
 
-  char buf[256] = {};
-  const ssize_t n = ::recv(notifyFd, buf, sizeof buf - 1, 0);  // blocks up to SO_RCVTIMEO
-  ASSERT_GT(n, 0) << readFile(log);
-  EXPECT_EQ(std::string(buf).rfind("READY=1", 0), 0u) << buf;
-  EXPECT_NE(std::string(buf).find("adapter discovering"), std::string::npos) << buf;
+  const std::string ready = notify.receive();
+  ASSERT_FALSE(ready.empty()) << readFile(log);
+  EXPECT_EQ(ready.rfind("READY=1", 0), 0u) << ready;
+  EXPECT_NE(ready.find("adapter discovering"), std::string::npos) << ready;
 
   std::uint16_t port = 0;
   ASSERT_TRUE(testing::eventually([&] {
@@ -90,8 +70,8 @@ TEST(GatewayDaemonOnFakeBluez, NotifiesReadyServesHealthSpoolsEventsAndSurvivesA
   };
   EXPECT_NE(health().find("\"adapter\":\"discovering\""), std::string::npos) << health();
 
-  const std::string dev = bluez.addDevice("hci0", "C0:FF:EE:00:00:09");
-  bluez.emitAdvert(dev, testing::eidAdvert(0x09, -50));
+  const std::string dev = bluez().addDevice("hci0", "C0:FF:EE:00:00:09");
+  bluez().emitAdvert(dev, testing::eidAdvert(0x09, -50));
   EXPECT_TRUE(testing::eventually([&] { return health().find("\"events_spooled\":1") != std::string::npos; }))
       << health() << readFile(log);
 
@@ -100,26 +80,15 @@ TEST(GatewayDaemonOnFakeBluez, NotifiesReadyServesHealthSpoolsEventsAndSurvivesA
   EXPECT_TRUE(testing::eventually([&] { return readFile(log).find("reload refused") != std::string::npos; }));
   EXPECT_NE(health().find("\"adapter\":\"discovering\""), std::string::npos) << health();
 
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << readFile(log);
+  EXPECT_EQ(stopGateway(pid), 0) << readFile(log);
   EXPECT_EQ(readFile(log).find("C0:FF"), std::string::npos);
   EXPECT_EQ(readFile(log).find("C0_FF"), std::string::npos);
-  ::close(notifyFd);
   fs::remove_all(dir);
 }
 
 // A fixed iBeacon that interleaves Eddystone-TLM: its battery and temperature reach /healthz,
 // /metrics and the signed heartbeat to the engine.
-TEST(GatewayDaemonOnFakeBluez, ReportsAFixedBeaconsTelemetryLocallyAndInTheHeartbeat) {
-  std::string why;
-  if (!testing::dbusmockAvailable(why)) GTEST_SKIP() << why;
-  testing::PrivateBus bus;
-  ASSERT_TRUE(bus.ok());
-  testing::FakeBluez bluez(bus.address());
-  ASSERT_TRUE(bluez.start());
-  bluez.addAdapter("hci0");
+TEST_F(GatewayDaemonOnFakeBluez, ReportsAFixedBeaconsTelemetryLocallyAndInTheHeartbeat) {
   testing::FakeEngine engine(0, "gw-t", 3);
 
   const fs::path dir = fs::temp_directory_path() / ("aisle-gw-tlm-" + std::to_string(getpid()));
@@ -134,18 +103,10 @@ TEST(GatewayDaemonOnFakeBluez, ReportsAFixedBeaconsTelemetryLocallyAndInTheHeart
       << "[heartbeat]\ninterval = \"300ms\"\n"
       << "[spool]\ndir = \"" << (dir / "spool").string() << "\"\nfsync = \"never\"\n";
 
-  const std::string binary = std::string(AISLE_BINARY_DIR) + "/gateway/aisleone-gateway";
-  const std::string cfg = (dir / "gw.conf").string();
   const std::string log = (dir / "gw.log").string();
-  std::vector<std::string> envs{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.address()};
-  std::vector<char*> envp{envs[0].data(), nullptr};
-  const char* argv[] = {binary.c_str(), "run", "--config", cfg.c_str(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  pid_t pid = -1;
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, const_cast<char**>(argv), envp.data()), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid =
+      spawnGateway({"run", "--config", (dir / "gw.conf").string()}, {"DBUS_SYSTEM_BUS_ADDRESS=" + bus().address()}, log);
+  ASSERT_GT(pid, 0);
 
   std::uint16_t port = 0;
   ASSERT_TRUE(testing::eventually([&] {
@@ -164,10 +125,10 @@ TEST(GatewayDaemonOnFakeBluez, ReportsAFixedBeaconsTelemetryLocallyAndInTheHeart
                                           0xBC, 0x5B, 0x71, 0xE0, 0x89, 0x3E, 0x00, 0x65, 0x00, 0x01, 0xC5};
   // TLM v0: 2950 mV, 4.5 C (a chiller aisle).
   const std::vector<std::uint8_t> tlm{0x20, 0x00, 0x0B, 0x86, 0x04, 0x80, 0, 0, 0, 9, 0, 0, 0, 7};
-  const std::string dev = bluez.addDevice("hci0", "C0:FF:EE:00:00:0A");
+  const std::string dev = bluez().addDevice("hci0", "C0:FF:EE:00:00:0A");
   std::map<std::uint16_t, sdbus::Variant> mfg{{0x004C, sdbus::Variant(ibeacon)}};
   std::map<std::string, sdbus::Variant> service{{"0000feaa-0000-1000-8000-00805f9b34fb", sdbus::Variant(tlm)}};
-  bluez.emitAdvert(dev, {{"RSSI", sdbus::Variant(std::int16_t{-55})},
+  bluez().emitAdvert(dev, {{"RSSI", sdbus::Variant(std::int16_t{-55})},
                          {"ManufacturerData", sdbus::Variant(mfg)},
                          {"ServiceData", sdbus::Variant(service)}});
 
@@ -186,10 +147,7 @@ TEST(GatewayDaemonOnFakeBluez, ReportsAFixedBeaconsTelemetryLocallyAndInTheHeart
     return false;
   })) << readFile(log);
 
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << readFile(log);
+  EXPECT_EQ(stopGateway(pid), 0) << readFile(log);
   fs::remove_all(dir);
 }
 

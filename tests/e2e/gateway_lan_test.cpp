@@ -101,7 +101,7 @@ TEST_F(GatewayLan, AScannersSummariesDriveTheHubsZonesAndItsDeathEndsThePresence
   GatewayProcess hub(writeConfig("hub", "role = \"hub\"\n", engine.port()), dir_ / "hub.log");
   const std::uint16_t hubPort = hub.healthPort();
   ASSERT_NE(hubPort, 0) << hub.logText();
-  EXPECT_TRUE(eventually([&] { return hub.health().find("\"adapter\":\"not-scanning\"") != std::string::npos; }))
+  EXPECT_TRUE(eventually([&] { return hub.health().find("\"adapter\":\"not-scanning\"") != std::string::npos; }, 30s))
       << hub.health();
 
   const fs::path sightings = dir_ / "s1.jsonl";
@@ -113,7 +113,7 @@ TEST_F(GatewayLan, AScannersSummariesDriveTheHubsZonesAndItsDeathEndsThePresence
 
   // The hub, not the scanner, emits the enter: the scanner's events would be signed by "s1" (the
   // fake engine accepts only the hub's batches).
-  ASSERT_TRUE(eventually([&] { return hasEvent(engine.bodies(), "enter", "dairy"); }))
+  ASSERT_TRUE(eventually([&] { return hasEvent(engine.bodies(), "enter", "dairy"); }, 30s))
       << hub.logText() << "\n---\n" << scanner.logText();
   EXPECT_EQ(engine.badBodies(), 0);
   EXPECT_NE(scanner.health().find("\"lan_hub\":\"ok\""), std::string::npos) << scanner.health();
@@ -123,7 +123,7 @@ TEST_F(GatewayLan, AScannersSummariesDriveTheHubsZonesAndItsDeathEndsThePresence
   scanner.kill(SIGKILL);
   EXPECT_TRUE(eventually([&] {
     return hasEvent(engine.bodies(), "exit", "dairy") || hasEvent(engine.bodies(), "enter", "unknown");
-  })) << hub.logText();
+  }, 30s)) << hub.logText();
   EXPECT_EQ(hub.kill(SIGTERM), 0) << hub.logText();
 }
 
@@ -152,7 +152,7 @@ TEST_F(GatewayLan, TheHubRefusesBadSignaturesUnknownScannersAndLinesForAnotherSc
   auto good = post(port, "s1", kLanKey, line);
   ASSERT_TRUE(good);
   EXPECT_EQ(good->status, 200) << good->body;
-  EXPECT_TRUE(eventually([&] { return hasEvent(engine.bodies(), "enter", "dairy"); })) << hub.logText();
+  EXPECT_TRUE(eventually([&] { return hasEvent(engine.bodies(), "enter", "dairy"); }, 30s)) << hub.logText();
   EXPECT_EQ(hub.kill(SIGTERM), 0);
 }
 

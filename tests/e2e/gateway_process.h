@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "aisle/common/http_client.h"
+#include "eventually.h"
 
 extern char** environ;
 
@@ -23,17 +24,9 @@ namespace aisle::gateway::testing {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// Polls until `done` or the deadline: the daemon is another process, its state is only visible
-// through its HTTP endpoints and the engine's records.
-template <typename Fn>
-bool eventually(Fn done, std::chrono::milliseconds timeout = 30s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return done();
-}
+// The daemon is another process: its state is only visible through its HTTP endpoints and the
+// engine's records, so the tests poll. Every gateway wait passes its 30 s explicitly.
+using aisle::testing::eventually;
 
 class GatewayProcess {
  public:
@@ -59,7 +52,7 @@ class GatewayProcess {
         if (auto p = line.find(marker); p != std::string::npos) port = static_cast<std::uint16_t>(std::stoi(line.substr(p + marker.size())));
       }
       return port != 0;
-    });
+    }, 30s);
     return port;
   }
   std::string health() {

@@ -156,20 +156,20 @@ TEST_F(GatewayUplink, EveryEventArrivesInOrderAfterAnEngineOutage) {
   ASSERT_GT(expected.size(), 150u);
 
   GatewayProcess gw(config, dir_ / "gw.log");
-  ASSERT_TRUE(eventually([&] { return gw.healthNumber("events_spooled") == static_cast<long>(expected.size()); }))
+  ASSERT_TRUE(eventually([&] { return gw.healthNumber("events_spooled") == static_cast<long>(expected.size()); }, 30s))
       << gw.health() << "\n" << gw.logText();
   // The outage is real: the gateway keeps trying and the spool holds the batches.
-  ASSERT_TRUE(eventually([&] { return engine.requests() >= 3; }));
+  ASSERT_TRUE(eventually([&] { return engine.requests() >= 3; }, 30s));
   EXPECT_GT(gw.healthNumber("spool_depth_records"), 0);
   EXPECT_NE(gw.health().find("\"uplink\":\"retrying\""), std::string::npos) << gw.health();
   EXPECT_TRUE(engine.received().empty());
 
   engine.setDown(false);
-  ASSERT_TRUE(eventually([&] { return dedupe(engine.received()).size() >= expected.size(); }))
+  ASSERT_TRUE(eventually([&] { return dedupe(engine.received()).size() >= expected.size(); }, 30s))
       << engine.received().size() << " of " << expected.size() << "\n" << gw.logText();
   EXPECT_EQ(dedupe(engine.received()), expected);
   EXPECT_EQ(engine.badBodies(), 0);
-  EXPECT_TRUE(eventually([&] { return gw.healthNumber("spool_depth_records") == 0; })) << gw.health();
+  EXPECT_TRUE(eventually([&] { return gw.healthNumber("spool_depth_records") == 0; }, 30s)) << gw.health();
   EXPECT_EQ(gw.healthNumber("spool_dropped"), 0);
 
   const int status = gw.kill(SIGTERM);
@@ -194,19 +194,19 @@ TEST_F(GatewayUplink, AGatewayKilledDuringTheOutageLosesNothingItHadSpooled) {
 
   {
     GatewayProcess gw(configA, dir_ / "a.log");
-    ASSERT_TRUE(eventually([&] { return gw.healthNumber("events_spooled") == static_cast<long>(expectedA.size()); }))
+    ASSERT_TRUE(eventually([&] { return gw.healthNumber("events_spooled") == static_cast<long>(expectedA.size()); }, 30s))
         << gw.health() << "\n" << gw.logText();
     const int status = gw.kill(SIGKILL);
     ASSERT_TRUE(WIFSIGNALED(status));
   }
   GatewayProcess gw(configB, dir_ / "b.log");
-  ASSERT_TRUE(eventually([&] { return gw.healthNumber("events_spooled") == static_cast<long>(expectedB.size()); }))
+  ASSERT_TRUE(eventually([&] { return gw.healthNumber("events_spooled") == static_cast<long>(expectedB.size()); }, 30s))
       << gw.health() << "\n" << gw.logText();
 
   FakeEngine engine(port);
   std::vector<std::string> expected = expectedA;
   expected.insert(expected.end(), expectedB.begin(), expectedB.end());
-  ASSERT_TRUE(eventually([&] { return dedupe(engine.received()).size() >= expected.size(); }))
+  ASSERT_TRUE(eventually([&] { return dedupe(engine.received()).size() >= expected.size(); }, 30s))
       << engine.received().size() << " of " << expected.size() << "\n" << gw.logText();
   EXPECT_EQ(dedupe(engine.received()), expected);
   EXPECT_EQ(gw.kill(SIGTERM), 0);
@@ -218,7 +218,7 @@ TEST_F(GatewayUplink, SignedHeartbeatsCarryTheHealthAndAHungHeartbeatNeverDelays
   const fs::path config = writeConfig("gw.conf", engine.port(), sightings, "[heartbeat]\ninterval = \"300ms\"\n");
   GatewayProcess gw(config, dir_ / "gw.log");
   // One at start, then one per interval; each passed the engine's HMAC check to be recorded.
-  ASSERT_TRUE(eventually([&] { return engine.heartbeats().size() >= 3; })) << gw.logText();
+  ASSERT_TRUE(eventually([&] { return engine.heartbeats().size() >= 3; }, 30s)) << gw.logText();
   for (const auto& hb : engine.heartbeats()) {
     EXPECT_EQ(hb.gatewayId, "gw-e2e");
     for (const char* field : {"\"gateway_id\":\"gw-e2e\"", "\"adapter\":\"discovering\"", "\"adverts_per_s\":",
@@ -230,18 +230,18 @@ TEST_F(GatewayUplink, SignedHeartbeatsCarryTheHealthAndAHungHeartbeatNeverDelays
   // The engine's heartbeat endpoint hangs; events must still flow on their own connection.
   engine.holdHeartbeats(true);
   const int started = engine.heartbeatsStarted();
-  ASSERT_TRUE(eventually([&] { return engine.heartbeatsStarted() > started; }));
+  ASSERT_TRUE(eventually([&] { return engine.heartbeatsStarted() > started; }, 30s));
   const std::string text = makeSightings(4, 20, startMs_);
   const auto expected = expectedEventIds(config, text);
   ASSERT_GT(expected.size(), 50u);
   std::ofstream(sightings, std::ios::app) << text;
-  ASSERT_TRUE(eventually([&] { return dedupe(engine.received()).size() >= expected.size(); }))
+  ASSERT_TRUE(eventually([&] { return dedupe(engine.received()).size() >= expected.size(); }, 30s))
       << engine.received().size() << " of " << expected.size() << "\n" << gw.logText();
   EXPECT_EQ(dedupe(engine.received()), expected);
   EXPECT_EQ(engine.heartbeatsStarted(), started + 1);  // latest wins: no pile-up behind the hung one
   engine.holdHeartbeats(false);
   const std::size_t before = engine.heartbeats().size();
-  EXPECT_TRUE(eventually([&] { return engine.heartbeats().size() > before + 1; }));
+  EXPECT_TRUE(eventually([&] { return engine.heartbeats().size() > before + 1; }, 30s));
   EXPECT_EQ(gw.kill(SIGTERM), 0) << gw.logText();
 }
 

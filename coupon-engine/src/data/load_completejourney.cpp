@@ -374,22 +374,8 @@ LoadReport run(pqxx::connection& conn, const std::string& dir, const LoadOptions
   progress.finish();
 
   txTimer = load::Stopwatch();
-  const auto existing = repo.existingTransactionKeys(kSource);
-  std::vector<TransactionRow> fresh;
-  std::int64_t freshLines = 0;
-  for (auto& t : transactions) {
-    if (existing.count(LoaderRepository::transactionKey(t.memberId, t.storeId, t.workstationId,
-                                                        t.businessDay, t.sequenceNo)))
-      continue;
-    freshLines += static_cast<std::int64_t>(t.lines.size());
-    fresh.push_back(std::move(t));
-  }
-  progress.phase("transaction lines", freshLines);
-  repo.copyTransactions(fresh, "import:completejourney",
-                        [&](std::int64_t n) { progress.advance(n); });
-  progress.finish();
-  report.inserted.emplace_back("transactions", static_cast<std::int64_t>(fresh.size()));
-  report.inserted.emplace_back("transaction_lines", freshLines);
+  const std::int64_t freshLines =
+      load::copyNewTransactions(repo, kSource, std::move(transactions), progress, report);
 
   for (const auto& f : files) {
     repo.recordFile(kSource, f.name, f.sha256, f.rows);

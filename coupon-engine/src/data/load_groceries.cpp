@@ -125,21 +125,8 @@ LoadReport run(pqxx::connection& conn, const std::string& path, const LoadOption
   progress.advance(1);
   progress.finish();
 
-  const auto existing = repo.existingTransactionKeys(kSource);
-  std::vector<TransactionRow> fresh;
-  std::int64_t freshLines = 0;
-  for (auto& t : transactions) {
-    if (existing.count(LoaderRepository::transactionKey(t.memberId, t.storeId, t.workstationId,
-                                                        t.businessDay, t.sequenceNo)))
-      continue;
-    freshLines += static_cast<std::int64_t>(t.lines.size());
-    fresh.push_back(std::move(t));
-  }
-  progress.phase("transaction lines", freshLines);
-  repo.copyTransactions(fresh, "import:groceries", [&](std::int64_t n) { progress.advance(n); });
-  progress.finish();
-  report.inserted.emplace_back("transactions", static_cast<std::int64_t>(fresh.size()));
-  report.inserted.emplace_back("transaction_lines", freshLines);
+  const std::int64_t freshLines =
+      load::copyNewTransactions(repo, kSource, std::move(transactions), progress, report);
   repo.recordFile(kSource, file.name, file.sha256, file.rows);
   report.fileRows.emplace_back(file.name, file.rows);
   repo.commit();

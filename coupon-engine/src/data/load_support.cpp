@@ -5,6 +5,27 @@
 
 namespace aisle::engine::load {
 
+std::int64_t copyNewTransactions(LoaderRepository& repo, const std::string& source,
+                                 std::vector<TransactionRow> transactions, Progress& progress,
+                                 LoadReport& report) {
+  const auto existing = repo.existingTransactionKeys(source);
+  std::vector<TransactionRow> fresh;
+  std::int64_t freshLines = 0;
+  for (auto& t : transactions) {
+    if (existing.count(LoaderRepository::transactionKey(t.memberId, t.storeId, t.workstationId,
+                                                        t.businessDay, t.sequenceNo)))
+      continue;
+    freshLines += static_cast<std::int64_t>(t.lines.size());
+    fresh.push_back(std::move(t));
+  }
+  progress.phase("transaction lines", freshLines);
+  repo.copyTransactions(fresh, "import:" + source, [&](std::int64_t n) { progress.advance(n); });
+  progress.finish();
+  report.inserted.emplace_back("transactions", static_cast<std::int64_t>(fresh.size()));
+  report.inserted.emplace_back("transaction_lines", freshLines);
+  return freshLines;
+}
+
 SourceFile readSource(const std::string& path, const std::string& name) {
   auto text = readDataFile(path);
   if (!text) throw InputError(text.message());

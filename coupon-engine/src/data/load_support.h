@@ -9,6 +9,7 @@
 
 #include "aisle/engine/csv.h"
 #include "aisle/engine/loader.h"
+#include "db/loader_repository.h"
 
 namespace aisle::engine::load {
 
@@ -75,6 +76,14 @@ void eachRow(SourceFile& file, const std::vector<std::string>& required,
     fn(*header, Row(fields, where, exponentCount));
   }
 }
+
+// The tail every data-set loader shares: COPYs the transactions that no earlier load of `source`
+// stored (same natural key), so a forced or repeated load adds only what is new, and counts
+// transactions and lines in `report`. Returns the lines written. It runs inside the repository's
+// open transaction: the caller records its files and commits, so a failure leaves nothing behind.
+std::int64_t copyNewTransactions(LoaderRepository& repo, const std::string& source,
+                                 std::vector<TransactionRow> transactions, Progress& progress,
+                                 LoadReport& report);
 
 class Stopwatch {
  public:
