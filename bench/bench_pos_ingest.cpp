@@ -11,7 +11,7 @@
 // number in one (a till does not spend CPU on the service's machine building XML).
 //
 //   bench_pos_ingest [--seconds 20] [--clients 8] [--pool 4] [--threads 16] [--lines 10] [--group 256]
-//                    [--group-wait-us 1000] [--per-request 1]
+//                    [--group-wait-us 1000] [--writers 2] [--per-request 1]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -242,6 +242,7 @@ int main(int argc, char** argv) {
   const int perRequest = std::max(1, argInt(argc, argv, "--per-request", 1));  // sales in one document
   const int groupMax = argInt(argc, argv, "--group", 256);  // group commit: sales per transaction (1: off)
   const int groupWaitUs = argInt(argc, argv, "--group-wait-us", 1000);
+  const int writers = argInt(argc, argv, "--writers", 2);  // group-commit writer threads
 
   const bench::ScratchDatabase db(base, "bench_pos_ingest");
   const std::string& url = db.url();
@@ -266,6 +267,7 @@ int main(int argc, char** argv) {
     cfg.httpThreads = threads;
     cfg.groupCommitMaxSales = groupMax;
     cfg.groupCommitWaitUs = groupWaitUs;
+    cfg.groupCommitWriters = writers;
     for (int c = 0; c < nClients; ++c) {
       const std::string key = "lane-9-" + std::to_string(c + 1);
       cfg.terminals[key] = pos::TerminalKey{key, *fromHex(kSecretHex), "9"};
@@ -395,6 +397,7 @@ int main(int argc, char** argv) {
                         {"clients", nClients},
                         {"db_pool", pool},
                         {"group_commit_max_sales", groupMax},
+                        {"group_commit_writers", writers},
                         {"lines_per_transaction", lines},
                         {"sales_per_request", perRequest},
                         {"client_cpu_core_fraction", clientCpuTotal / elapsed},

@@ -39,6 +39,7 @@ Result<PosConfig> read(const ConfigFile& file) {
   r.integer("server.db_pool", c.dbPoolSize, 1, 64);
   r.integer("server.group_commit_max_sales", c.groupCommitMaxSales, 1, 5000);
   r.integer("server.group_commit_wait_us", c.groupCommitWaitUs, 0, 100000);
+  r.integer("server.group_commit_writers", c.groupCommitWriters, 1, 16);
   r.duration("server.signature_window", c.signatureWindow, std::chrono::seconds(10), std::chrono::hours(1));
   r.stringList("swipe.loyalty_prefixes", c.swipe.loyaltyPrefixes);
   r.integer("swipe.max_coupons", c.maxCouponsPerSwipe, 1, 500);

@@ -707,5 +707,120 @@ TEST_F(PosGroupCommit, ManyConcurrentWritersOfOverlappingSalesStoreEachExactlyOn
   EXPECT_LT(writer.stats().batches, 40u);  // sales shared database transactions
 }
 
+// The sales of one document are queued together: one batch for all ten, not one batch each.
+TEST_F(PosGroupCommit, TheSalesOfOneDocumentShareABatch) {
+  GroupCommitOptions o;
+  o.maxSales = 256;
+  o.maxWait = std::chrono::milliseconds(50);
+  o.writers = 1;
+  GroupCommitWriter writer(db_.url(), std::make_shared<StoreCache>(), o, *log_);
+  std::vector<Transaction> sales;
+  for (int i = 0; i < 10; ++i) sales.push_back(parsed(sale(std::to_string(i))));
+  const WriteOptions wo;
+  std::vector<GroupCommitWriter::Sale> all;
+  for (const auto& t : sales) all.push_back({&t, 1, &wo});
+  const auto outcomes = writer.writeAll(all);
+  ASSERT_EQ(outcomes.size(), 10u);
+  for (const auto& out : outcomes) {
+    EXPECT_FALSE(out.error);
+    EXPECT_EQ(out.result.status, WriteResult::Status::Inserted);
+  }
+  EXPECT_EQ(writer.stats().batches, 1u);
+  EXPECT_EQ(count("SELECT count(*) FROM transactions"), 10);
+}
+
+// Two writers write batches side by side; a key's second sale (other content) must still meet the
+// first as stored: one row a key, the other refused as a conflict and quarantined, never two rows.
+TEST_F(PosGroupCommit, TwoWritersSideBySideStoreEachKeyOnceAndRefuseItsOtherVersion) {
+  GroupCommitOptions o;
+  o.maxSales = 4;  // many small batches, so both writers are busy at once
+  o.writers = 2;
+  GroupCommitWriter writer(db_.url(), std::make_shared<StoreCache>(), o, *log_);
+  std::vector<Transaction> sales;
+  for (int i = 0; i < 60; ++i) {
+    const std::string seq = std::to_string(i % 30);
+    sales.push_back(parsed(sale(seq, "", "2024-03-01", i < 30 ? "1.00" : "2.00")));  // each key twice, two contents
+  }
+  const auto results = writeTogether(writer, sales, std::vector<std::int64_t>(sales.size(), 1));
+  int inserted = 0, conflicts = 0;
+  for (const auto& r : results) {
+    inserted += r.status == WriteResult::Status::Inserted;
+    conflicts += r.status == WriteResult::Status::Conflict;
+  }
+  EXPECT_EQ(inserted, 30);
+  EXPECT_EQ(conflicts, 30);
+  EXPECT_EQ(count("SELECT count(*) FROM transactions"), 30);
+  EXPECT_EQ(count("SELECT count(DISTINCT sequence_no) FROM transactions"), 30);
+  EXPECT_EQ(count("SELECT count(*) FROM quarantined_transactions"), 30);
+  EXPECT_GE(writer.stats().batches, 15u);  // 60 sales in batches of at most 4
+}
+
+// The batch statement ties lines and rewards to their sale by the sale's place in the batch: each must
+// land on its own sale, a sale stored already (in the middle of the batch) gets nothing, an original
+// whose post-void came first gets its lines but no reward, and new sales are numbered in batch order.
+TEST_F(PosGroupCommit, ABatchPutsEachLineAndRewardOnItsOwnSaleAndNumbersNewSalesInBatchOrder) {
+  ASSERT_EQ(service_->ingest(sale("2"), "till").transactions, 1);
+  ASSERT_EQ(service_->ingest(sale("90", R"(,"post_void_of":{"sequence":"4"})"), "till").transactions, 1);
+  const std::string reward =
+      R"(,"redemptions":[{"kind":"loyalty_reward","promotion":"P","offer":"1134","amount":"0.10"}])";
+  auto twoLines = [](const std::string& seq, const std::string& extra) {
+    return R"({"store":"9","workstation":"1","business_day":"2024-03-01","sequence":")" + seq +
+           R"(","ended_at":"2024-03-01T10:00:00Z","lines":[{"item":"4006381333931","amount":")" + seq +
+           R"(.01"},{"item":"X-)" + seq + R"(","amount":")" + seq + R"(.02"}])" + extra + "}";
+  };
+  const std::vector<Transaction> sales = {parsed(twoLines("1", reward)), parsed(sale("2")), parsed(twoLines("3", "")),
+                                          parsed(twoLines("4", reward)), parsed(twoLines("5", reward))};
+  std::vector<TransactionRepository::BatchItem> items;
+  for (const auto& t : sales) items.push_back({&t, 1});
+  const auto results = repo_->writeBatch(items, WriteOptions{});
+  ASSERT_EQ(results.size(), 5u);
+  EXPECT_EQ(results[0].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(results[1].status, WriteResult::Status::Duplicate);
+  EXPECT_EQ(results[2].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(results[3].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(results[4].status, WriteResult::Status::Inserted);
+  EXPECT_EQ(results[1].transactionId, std::stoll(one("SELECT transaction_id FROM transactions WHERE sequence_no = '2'")));
+  EXPECT_LT(results[0].transactionId, results[2].transactionId);
+  EXPECT_LT(results[2].transactionId, results[3].transactionId);
+  EXPECT_LT(results[3].transactionId, results[4].transactionId);
+  EXPECT_EQ(results[0].lines, 2);
+  EXPECT_EQ(results[0].redemptions, 1);
+  EXPECT_TRUE(results[3].arrivedVoided);
+  EXPECT_EQ(results[3].lines, 2);
+  EXPECT_EQ(results[3].redemptions, 0);
+  EXPECT_EQ(results[4].redemptions, 1);
+  EXPECT_EQ(one("SELECT string_agg(t.sequence_no || ':' || l.line_no || ':' || l.amount_minor || ':' || "
+                "coalesce(l.item_code, l.gtin), ' ' ORDER BY t.sequence_no, l.line_no) "
+                "FROM transaction_lines l JOIN transactions t USING (member_id, transaction_id) WHERE t.sequence_no <> '2'"),
+            "1:1:101:04006381333931 1:2:102:X-1 3:1:301:04006381333931 3:2:302:X-3 "
+            "4:1:401:04006381333931 4:2:402:X-4 5:1:501:04006381333931 5:2:502:X-5");
+  EXPECT_EQ(one("SELECT string_agg(t.sequence_no || ':' || r.campaign_id || ':' || r.amount_minor, ' ' "
+                "ORDER BY r.redemption_id) FROM redemptions r JOIN transactions t USING (member_id, transaction_id)"),
+            "1:100:10 5:100:10");
+  EXPECT_EQ(one("SELECT string_agg(sequence_no || ':' || is_post_voided, ' ' ORDER BY sequence_no) FROM transactions "
+                "WHERE sequence_no <> '90'"),
+            "1:false 2:false 3:false 4:true 5:false");
+  EXPECT_EQ(count("SELECT count(*) FROM transaction_lines l JOIN transactions t USING (member_id, transaction_id) "
+                  "WHERE t.sequence_no = '2'"),
+            1);  // the stored sale's own line, nothing added
+}
+
+TEST_F(PosGroupCommit, ABatchUnderAnonymousWithoutCardDropsUnknownCardsAndKeepsKnownOnes) {
+  const std::vector<Transaction> sales = {parsed(sale("1", R"(,"card":"40000066677")")),
+                                          parsed(sale("2", R"(,"card":"777777777")")), parsed(sale("3"))};
+  std::vector<TransactionRepository::BatchItem> items;
+  for (const auto& t : sales) items.push_back({&t, 1});
+  WriteOptions options;
+  options.unknownCard = UnknownCardPolicy::AnonymousDropCard;
+  const auto results = repo_->writeBatch(items, options);
+  ASSERT_EQ(results.size(), 3u);
+  EXPECT_EQ(results[0].memberId, 42);
+  EXPECT_EQ(results[1].memberId, 0);
+  EXPECT_EQ(results[2].memberId, 0);
+  EXPECT_EQ(one("SELECT string_agg(sequence_no || ':' || member_id || ':' || coalesce(card_number, '-'), ' ' "
+                "ORDER BY sequence_no) FROM transactions"),
+            "1:42:40000066677 2:0:- 3:0:-");
+}
+
 }  // namespace
 }  // namespace aisle::pos

@@ -10,6 +10,12 @@ constexpr const char* kParkedPostVoid = "parked post-void";
 
 // Statements are prepared once per connection (PgSession replays this after a reconnect).
 void prepare(pqxx::connection& c) {
+  // Generic plans only. The batch statements take arrays whose length changes with every batch, and
+  // PostgreSQL's default plans each execution afresh (a custom plan) for as long as that looks cheaper
+  // than the generic plan, which it does for small batches: 0.5 ms of planning per batch, more than
+  // writing the batch's rows. Every statement here finds its rows by index probes whatever the
+  // parameters, so the one generic plan is the right plan for all of them.
+  c.set_variable("plan_cache_mode", "force_generic_plan");
   c.prepare("pos_store", "SELECT store_id, time_zone FROM stores WHERE org_id = $1 AND external_ref = $2");
   c.prepare("pos_store_lock", "SELECT pg_advisory_xact_lock(hashtextextended('stores', 0))");
   c.prepare("pos_store_create",
@@ -88,52 +94,53 @@ void prepare(pqxx::connection& c) {
             "  FROM t CROSS JOIN unnest($26::text[], $27::text[], $28::bigint[], $29::text[], $30::text[]) "
             "    WITH ORDINALITY AS y(o, c, a, note, p, i) ORDER BY y.i RETURNING 1) "
             "SELECT transaction_id, (SELECT count(*) FROM l), (SELECT count(*) FROM r) FROM t");
-  // Batches (writeBatch): every key locked in one statement, in sorted order like every writer.
+  // The batch in two statements. First every key's lock, in sorted order like every writer.
   c.prepare("pos_batch_lock",
             "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
             "(SELECT k FROM unnest($1::text[]) k ORDER BY k) s");
-  c.prepare("pos_batch_cards",
-            "SELECT x.i, (SELECT member_id FROM cards WHERE number = x.n AND status = 'active' "
-            "  ORDER BY issued_at DESC, member_id LIMIT 1) FROM unnest($1::text[]) WITH ORDINALITY x(n, i)");
-  c.prepare("pos_batch_find",
-            "SELECT k.i, t.member_id, t.transaction_id, encode(t.content_hash, 'hex') "
-            "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::date[], $5::text[]) WITH ORDINALITY "
-            "  k(org, store, ws, day, seq, i) "
-            "CROSS JOIN LATERAL (SELECT member_id, transaction_id, content_hash FROM transactions "
+  // Then, under the locks (a new statement, so a new snapshot), everything else at once: each sale's
+  // member by its card (k), the stored sale with its key, one index probe per key (e), the parked
+  // post-voids of the new sales taken (p), the new sales' ids (n: nextval is volatile, so PostgreSQL
+  // computes it after the ORDER BY and the ids follow the batch's order), and their headers, lines and
+  // rewards; an original whose post-void came first gets no reward rows. One row per sale comes back:
+  // stored already (same hash or not, the card's member for a quarantine row) or new (voided or not).
+  // Fewer statements matter more than their size: each one costs the database a fixed start-up.
+  c.prepare("pos_batch_write",
+            "WITH k AS MATERIALIZED (SELECT k.*, (SELECT member_id FROM cards WHERE number = k.card AND status = 'active' "
+            "  ORDER BY issued_at DESC, member_id LIMIT 1) AS cm "
+            "  FROM unnest($1::text[], $2::bigint[], $3::text[], $4::date[], $5::text[], $6::text[], $7::bigint[], "
+            "    $8::bytea[], $9::bigint[], $10::char(3)[], $11::text[]) WITH ORDINALITY "
+            "    AS k(org, store, ws, day, seq, card, at, hash, total, cur, src, i)), "
+            "e AS MATERIALIZED (SELECT k.i, t.member_id, t.transaction_id, t.content_hash = k.hash AS same FROM k "
+            "  CROSS JOIN LATERAL (SELECT member_id, transaction_id, content_hash FROM transactions "
             "  WHERE org_id = k.org AND store_id = k.store AND workstation_id = k.ws AND business_day = k.day "
-            "  AND sequence_no = k.seq LIMIT 1) t");  // one index probe per key, never a scan of all sales
-  c.prepare("pos_batch_unpark",
-            "UPDATE quarantined_transactions q SET reason = 'post-void applied' "
-            "FROM unnest($1::text[], $2::bigint[], $3::text[], $4::date[], $5::text[]) WITH ORDINALITY "
-            "  k(org, store, ws, day, seq, i) "
-            "WHERE q.org_id = k.org AND q.store_id = k.store AND q.workstation_id = k.ws AND q.business_day = k.day "
-            "  AND q.sequence_no = k.seq AND q.reason = $6 RETURNING k.i");
-  c.prepare("pos_batch_ids", "SELECT nextval(pg_get_serial_sequence('transactions', 'transaction_id')) "
-                             "FROM generate_series(1, $1)");
-  c.prepare("pos_batch_insert",
-            "WITH t AS (INSERT INTO transactions (member_id, transaction_id, org_id, store_id, workstation_id, "
+            "  AND sequence_no = k.seq LIMIT 1) t), "
+            "p AS (UPDATE quarantined_transactions q SET reason = 'post-void applied' FROM k "
+            "  WHERE q.org_id = k.org AND q.store_id = k.store AND q.workstation_id = k.ws AND q.business_day = k.day "
+            "  AND q.sequence_no = k.seq AND q.reason = $12 AND NOT EXISTS (SELECT 1 FROM e WHERE e.i = k.i) "
+            "  RETURNING k.i), "
+            "n AS MATERIALIZED (SELECT k.*, coalesce(k.cm, 0) AS m, nextval('transactions_transaction_id_seq') AS id, "
+            "  EXISTS (SELECT 1 FROM p WHERE p.i = k.i) AS v FROM k WHERE NOT EXISTS (SELECT 1 FROM e WHERE e.i = k.i) "
+            "  ORDER BY k.i), "
+            "t AS (INSERT INTO transactions (member_id, transaction_id, org_id, store_id, workstation_id, "
             "  business_day, sequence_no, occurred_at, card_number, content_hash, is_post_voided, total_minor, "
             "  currency, source) "
-            "  SELECT h.m, h.id, h.o, h.s, h.w, h.d, h.n, to_timestamp(h.at / 1000.0), h.c, h.hash, h.v, h.total, "
-            "  h.cur, h.src FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::date[], "
-            "    $7::text[], $8::bigint[], $9::text[], $10::bytea[], $11::boolean[], $12::bigint[], "
-            "    $13::char(3)[], $14::text[]) AS h(m, id, o, s, w, d, n, at, c, hash, v, total, cur, src) RETURNING 1), "
+            "  SELECT n.m, n.id, n.org, n.store, n.ws, n.day, n.seq, to_timestamp(n.at / 1000.0), "
+            "  CASE WHEN n.cm IS NULL AND $13 THEN NULL ELSE n.card END, n.hash, n.v, n.total, n.cur, n.src FROM n), "
             "l AS (INSERT INTO transaction_lines (member_id, transaction_id, line_no, product_id, gtin, item_code, "
             "  quantity, unit_price_minor, amount_minor, discount_minor, is_return) "
-            "  SELECT x.m, x.t, x.n, (SELECT product_id FROM products WHERE gtin = x.g), x.g, x.code, "
+            "  SELECT n.m, n.id, x.n, (SELECT product_id FROM products WHERE gtin = x.g), x.g, x.code, "
             "  x.q::numeric / 1000, x.u, x.a, x.d, x.r "
-            "  FROM unnest($15::bigint[], $16::bigint[], $17::int[], $18::char(14)[], $19::text[], $20::bigint[], "
-            "    $21::bigint[], $22::bigint[], $23::bigint[], $24::boolean[]) AS x(m, t, n, g, code, q, u, a, d, r) "
-            "  RETURNING 1), "
+            "  FROM unnest($14::int[], $15::int[], $16::char(14)[], $17::text[], $18::bigint[], $19::bigint[], "
+            "    $20::bigint[], $21::bigint[], $22::boolean[]) AS x(item, n, g, code, q, u, a, d, r) JOIN n ON n.i = x.item), "
             "r AS (INSERT INTO redemptions (member_id, campaign_id, coupon_upc, transaction_id, store_id, redeemed_at, "
             "  amount_minor, status, note, promotion_id) "
-            "  SELECT y.m, (SELECT campaign_id FROM campaigns WHERE external_ref = y.o), y.c, y.t, y.s, "
-            "  to_timestamp(y.at / 1000.0), y.a, "
-            "  'accepted', y.note, y.p "
-            "  FROM unnest($25::bigint[], $26::bigint[], $27::bigint[], $28::bigint[], $29::text[], $30::text[], "
-            "    $31::bigint[], $32::text[], $33::text[]) WITH ORDINALITY AS y(m, t, s, at, o, c, a, note, p, i) "
-            "  ORDER BY y.i RETURNING 1) "
-            "SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM l), (SELECT count(*) FROM r)");
+            "  SELECT n.m, (SELECT campaign_id FROM campaigns WHERE external_ref = y.o), y.c, n.id, n.store, "
+            "  to_timestamp(n.at / 1000.0), y.a, 'accepted', y.note, y.p "
+            "  FROM unnest($23::int[], $24::text[], $25::text[], $26::bigint[], $27::text[], $28::text[]) "
+            "    WITH ORDINALITY AS y(item, o, c, a, note, p, ord) JOIN n ON n.i = y.item WHERE NOT n.v ORDER BY y.ord) "
+            "SELECT e.i, false, e.member_id, e.transaction_id, e.same, false, coalesce(k.cm, 0) FROM e JOIN k ON k.i = e.i "
+            "UNION ALL SELECT n.i, true, n.m, n.id, false, n.v, n.m FROM n");
   c.prepare("pos_find_tx",
             "SELECT member_id, transaction_id, encode(content_hash, 'hex') FROM transactions "
             "WHERE org_id = $1 AND store_id = $2 AND workstation_id = $3 AND business_day = $4::date "
@@ -509,133 +516,81 @@ std::vector<WriteResult> TransactionRepository::writeBatch(const std::vector<Bat
   return session_.run([&](pqxx::connection& c) {
     std::vector<WriteResult> out(n);
     pqxx::work tx(c);
-    ArrayLiteral locks, cards, org, store, ws, day, seq;
-    for (const auto& it : items) {
-      const Transaction& t = *it.transaction;
-      locks.add(std::optional<std::string>(lockKey(t.key, it.storeId)));
-      cards.add(t.card ? std::optional<std::string>(t.card->str()) : std::nullopt);
+    ArrayLiteral locks, org, store, ws, day, seq, card, at, hash, total, cur, src;
+    ArrayLiteral lItem, lN, lG, lCode, lQ, lU, lA, lD, lR;
+    ArrayLiteral rItem, rO, rC, rA, rNote, rP;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Transaction& t = *items[i].transaction;
+      const auto item = static_cast<std::int64_t>(i + 1);
+      locks.add(std::optional<std::string>(lockKey(t.key, items[i].storeId)));
       org.add(std::optional<std::string>(t.key.org));
-      store.add(it.storeId);
+      store.add(items[i].storeId);
       ws.add(std::optional<std::string>(t.key.workstation));
       day.add(std::optional<std::string>(t.key.businessDay));
       seq.add(std::optional<std::string>(t.key.sequence));
-    }
-    tx.exec_prepared("pos_batch_lock", locks.str());
-    std::vector<std::int64_t> member(n, 0);
-    std::vector<bool> dropCard(n, false);
-    for (const auto& row : tx.exec_prepared("pos_batch_cards", cards.str())) {
-      const auto i = row[0].as<std::size_t>() - 1;
-      if (!items[i].transaction->card) continue;
-      if (!row[1].is_null()) {
-        member[i] = row[1].as<std::int64_t>();
-      } else if (options.unknownCard == UnknownCardPolicy::AnonymousDropCard) {
-        dropCard[i] = true;
+      card.add(t.card ? std::optional<std::string>(t.card->str()) : std::nullopt);
+      at.add(t.occurredAtMs);
+      hash.add(std::optional<std::string>("\\x" + hashes[i]));
+      total.add(t.total.minor());
+      cur.add(std::optional<std::string>(t.currency));
+      src.add(std::optional<std::string>(t.source));
+      for (const auto& l : t.lines) {
+        lItem.add(item);
+        lN.add(std::int64_t{l.lineNo});
+        lG.add(l.gtin ? std::optional<std::string>(l.gtin->str()) : std::nullopt);
+        lCode.add(l.gtin ? std::nullopt : optional(l.itemCode));
+        lQ.add(l.quantity.milli());
+        lU.add(l.unitPrice ? std::optional<std::string>(std::to_string(l.unitPrice->minor())) : std::nullopt);
+        lA.add(l.amount.minor());
+        lD.add(l.discount.minor());
+        lR.add(l.isReturn);
+      }
+      for (const auto& r : t.redemptions) {
+        rItem.add(item);
+        rO.add(optional(r.offerId));
+        rC.add(optional(r.couponCode));
+        rA.add(r.amount.minor());
+        rNote.add(std::optional<std::string>(r.kind == Redemption::Kind::LoyaltyReward ? "loyalty reward"
+                                                                                        : "external coupon"));
+        rP.add(optional(r.promotionId));
       }
     }
-    std::vector<bool> existing(n, false);
-    for (const auto& row : tx.exec_prepared("pos_batch_find", org.str(), store.str(), ws.str(), day.str(), seq.str())) {
-      const auto i = row[0].as<std::size_t>() - 1;
-      if (existing[i]) continue;
-      existing[i] = true;
-      out[i].memberId = row[1].as<std::int64_t>();
-      out[i].transactionId = row[2].as<std::int64_t>();
-      out[i].status = row[3].as<std::string>() == hashes[i] ? WriteResult::Status::Duplicate
-                                                             : WriteResult::Status::Conflict;
-    }
-    // Parked post-voids of the new sales (the duplicates' were applied when they were stored).
-    ArrayLiteral newOrg, newStore, newWs, newDay, newSeq;
-    std::vector<std::size_t> newIndex;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (existing[i]) continue;
-      const auto& k = items[i].transaction->key;
-      newOrg.add(std::optional<std::string>(k.org));
-      newStore.add(items[i].storeId);
-      newWs.add(std::optional<std::string>(k.workstation));
-      newDay.add(std::optional<std::string>(k.businessDay));
-      newSeq.add(std::optional<std::string>(k.sequence));
-      newIndex.push_back(i);
-    }
-    std::vector<bool> voided(n, false);
-    if (!newIndex.empty()) {
-      for (const auto& row : tx.exec_prepared("pos_batch_unpark", newOrg.str(), newStore.str(), newWs.str(),
-                                              newDay.str(), newSeq.str(), kParkedPostVoid))
-        voided[newIndex[row[0].as<std::size_t>() - 1]] = true;
-    }
+    tx.exec_prepared("pos_batch_lock", locks.str());
+    const bool dropUnknownCard = options.unknownCard == UnknownCardPolicy::AnonymousDropCard;
+    std::vector<std::int64_t> cardMember(n, 0);
     bool anyWrite = false;
-    for (std::size_t i = 0; i < n; ++i) {
+    for (const auto& row : tx.exec_prepared("pos_batch_write", org.str(), store.str(), ws.str(), day.str(), seq.str(),
+                                            card.str(), at.str(), hash.str(), total.str(), cur.str(), src.str(),
+                                            kParkedPostVoid, dropUnknownCard, lItem.str(), lN.str(), lG.str(),
+                                            lCode.str(), lQ.str(), lU.str(), lA.str(), lD.str(), lR.str(),
+                                            rItem.str(), rO.str(), rC.str(), rA.str(), rNote.str(), rP.str())) {
+      const auto i = row[0].as<std::size_t>() - 1;
       const Transaction& t = *items[i].transaction;
-      if (!existing[i] || out[i].status != WriteResult::Status::Conflict) continue;
+      WriteResult& w = out[i];
+      w.memberId = row[2].as<std::int64_t>();
+      w.transactionId = row[3].as<std::int64_t>();
+      cardMember[i] = row[6].as<std::int64_t>();
+      if (!row[1].as<bool>()) {
+        w.status = row[4].as<bool>() ? WriteResult::Status::Duplicate : WriteResult::Status::Conflict;
+        continue;
+      }
+      anyWrite = true;
+      w.status = WriteResult::Status::Inserted;
+      w.arrivedVoided = row[5].as<bool>();
+      w.lines = static_cast<int>(t.lines.size());
+      // An original whose post-void came first is stored with its lines, but its rewards never count.
+      if (!w.arrivedVoided) w.redemptions = static_cast<int>(t.redemptions.size());
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      if (out[i].status != WriteResult::Status::Conflict) continue;
+      const Transaction& t = *items[i].transaction;
       const std::string reason = "same natural key, different content";
       if (tx.exec_prepared("pos_find_quarantine", t.key.org, items[i].storeId, t.key.workstation, t.key.businessDay,
                            t.key.sequence, hashes[i], reason)
               .empty()) {
-        tx.exec_prepared("pos_quarantine", member[i], t.key.org, items[i].storeId, t.key.workstation,
+        tx.exec_prepared("pos_quarantine", cardMember[i], t.key.org, items[i].storeId, t.key.workstation,
                          t.key.businessDay, t.key.sequence, hashes[i], reason, toJson(t, /*maskCard=*/true));
       }
-      anyWrite = true;
-    }
-    if (!newIndex.empty()) {
-      std::vector<std::int64_t> ids;
-      for (const auto& row : tx.exec_prepared("pos_batch_ids", static_cast<std::int64_t>(newIndex.size())))
-        ids.push_back(row[0].as<std::int64_t>());
-      ArrayLiteral hM, hId, hOrg, hStore, hWs, hDay, hSeq, hAt, hCard, hHash, hVoided, hTotal, hCur, hSrc;
-      ArrayLiteral lM, lT, lN, lG, lCode, lQ, lU, lA, lD, lR;
-      ArrayLiteral rM, rT, rS, rAt, rO, rC, rA, rNote, rP;
-      for (std::size_t j = 0; j < newIndex.size(); ++j) {
-        const std::size_t i = newIndex[j];
-        const Transaction& t = *items[i].transaction;
-        WriteResult& w = out[i];
-        w.status = WriteResult::Status::Inserted;
-        w.transactionId = ids[j];
-        w.memberId = member[i];
-        w.arrivedVoided = voided[i];
-        hM.add(member[i]);
-        hId.add(ids[j]);
-        hOrg.add(std::optional<std::string>(t.key.org));
-        hStore.add(items[i].storeId);
-        hWs.add(std::optional<std::string>(t.key.workstation));
-        hDay.add(std::optional<std::string>(t.key.businessDay));
-        hSeq.add(std::optional<std::string>(t.key.sequence));
-        hAt.add(t.occurredAtMs);
-        hCard.add(t.card && !dropCard[i] ? std::optional<std::string>(t.card->str()) : std::nullopt);
-        hHash.add(std::optional<std::string>("\\x" + hashes[i]));
-        hVoided.add(static_cast<bool>(voided[i]));
-        hTotal.add(t.total.minor());
-        hCur.add(std::optional<std::string>(t.currency));
-        hSrc.add(std::optional<std::string>(t.source));
-        for (const auto& l : t.lines) {
-          lM.add(member[i]);
-          lT.add(ids[j]);
-          lN.add(std::int64_t{l.lineNo});
-          lG.add(l.gtin ? std::optional<std::string>(l.gtin->str()) : std::nullopt);
-          lCode.add(l.gtin ? std::nullopt : optional(l.itemCode));
-          lQ.add(l.quantity.milli());
-          lU.add(l.unitPrice ? std::optional<std::string>(std::to_string(l.unitPrice->minor())) : std::nullopt);
-          lA.add(l.amount.minor());
-          lD.add(l.discount.minor());
-          lR.add(l.isReturn);
-          ++w.lines;
-        }
-        if (voided[i]) continue;  // an original whose post-void came first: stored, never counted
-        for (const auto& r : t.redemptions) {
-          rM.add(member[i]);
-          rT.add(ids[j]);
-          rS.add(items[i].storeId);
-          rAt.add(t.occurredAtMs);
-          rO.add(optional(r.offerId));
-          rC.add(optional(r.couponCode));
-          rA.add(r.amount.minor());
-          rNote.add(std::optional<std::string>(r.kind == Redemption::Kind::LoyaltyReward ? "loyalty reward"
-                                                                                          : "external coupon"));
-          rP.add(optional(r.promotionId));
-          ++w.redemptions;
-        }
-      }
-      tx.exec_prepared("pos_batch_insert", hM.str(), hId.str(), hOrg.str(), hStore.str(), hWs.str(), hDay.str(),
-                       hSeq.str(), hAt.str(), hCard.str(), hHash.str(), hVoided.str(), hTotal.str(), hCur.str(),
-                       hSrc.str(), lM.str(), lT.str(), lN.str(), lG.str(), lCode.str(), lQ.str(), lU.str(), lA.str(),
-                       lD.str(), lR.str(), rM.str(), rT.str(), rS.str(), rAt.str(), rO.str(), rC.str(), rA.str(),
-                       rNote.str(), rP.str());
       anyWrite = true;
     }
     if (anyWrite) tx.commit();

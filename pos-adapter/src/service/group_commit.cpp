@@ -1,9 +1,11 @@
 #include "aisle/pos/group_commit.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
@@ -29,49 +31,69 @@ struct Waiter {
 };
 }  // namespace
 
+// One writer thread's own connection (PgSession is one connection for one thread).
+struct Connection {
+  PgSession session;
+  TransactionRepository repository;
+  Connection(std::string url, std::shared_ptr<StoreCache> stores, const Logger& log)
+      // One attempt: a caller whose batch met an outage spools its sale at once (see service.cpp).
+      : session(std::move(url), log, PgRetry{1, std::chrono::milliseconds(50), std::chrono::milliseconds(50)}),
+        repository(session, std::move(stores)) {}
+};
+
 struct GroupCommitWriter::Impl {
   GroupCommitOptions options;
   Logger log;
-  PgSession session;
-  TransactionRepository repository;
+  std::vector<std::unique_ptr<Connection>> connections;  // one per writer thread
   mutable std::mutex mu;
-  std::condition_variable wake;  // the writer: a first sale, a full batch, or stop
+  std::condition_variable wake;  // the writers: a first sale, a full batch, a key no longer being written, or stop
   std::deque<Waiter*> queue;
+  std::unordered_set<std::string> writing;  // keys of the batches being written now
   bool stopping = false;
   Stats stats;
-  std::thread thread;
+  std::vector<std::thread> threads;
 
-  Impl(std::string url, std::shared_ptr<StoreCache> stores, GroupCommitOptions o, Logger l)
-      : options(o),
-        log(std::move(l)),
-        // One attempt: a caller whose batch met an outage spools its sale at once (see service.cpp).
-        session(std::move(url), log, PgRetry{1, std::chrono::milliseconds(50), std::chrono::milliseconds(50)}),
-        repository(session, std::move(stores)) {
+  Impl(const std::string& url, const std::shared_ptr<StoreCache>& stores, GroupCommitOptions o, Logger l)
+      : options(o), log(std::move(l)) {
     if (options.maxSales == 0) options.maxSales = 1;
+    if (options.writers == 0) options.writers = 1;
+    for (std::size_t i = 0; i < options.writers; ++i) connections.push_back(std::make_unique<Connection>(url, stores, log));
   }
 
-  // Takes up to maxSales waiting sales with distinct keys and one card policy, in arrival order; the
-  // rest stay queued in their order.
+  bool takeable(const Waiter* w) const { return !writing.count(w->key); }
+  bool anyTakeable() const {
+    return std::any_of(queue.begin(), queue.end(), [&](const Waiter* w) { return takeable(w); });
+  }
+
+  // Takes up to maxSales waiting sales with distinct keys, none being written by another writer, and
+  // one card policy, in arrival order; the rest stay queued in their order. A key's sales are thus
+  // written one batch after the other, in arrival order, whatever the number of writers: the later
+  // one sees the earlier as stored (duplicate, or conflict and quarantine: the later is the one
+  // refused), as one by one.
   std::vector<Waiter*> take() {
     std::vector<Waiter*> batch;
     std::unordered_set<std::string> keys;
     std::deque<Waiter*> rest;
-    const UnknownCardPolicy policy = queue.front()->options->unknownCard;
+    std::optional<UnknownCardPolicy> policy;
     while (!queue.empty()) {
       Waiter* w = queue.front();
       queue.pop_front();
-      if (batch.size() < options.maxSales && w->options->unknownCard == policy && keys.insert(w->key).second) {
+      const bool fits = batch.size() < options.maxSales && takeable(w) && (!policy || w->options->unknownCard == *policy);
+      if (fits && keys.insert(w->key).second) {
+        policy = w->options->unknownCard;
         batch.push_back(w);
       } else {
+        keys.insert(w->key);  // a later sale of a key left waiting must not overtake it
         rest.push_back(w);
       }
     }
     queue.swap(rest);
+    for (const Waiter* w : batch) writing.insert(w->key);
     return batch;
   }
 
   // Outside the lock: the database work of one batch. Each waiter gets its result or its error.
-  void writeBatch(const std::vector<Waiter*>& batch) {
+  void writeBatch(TransactionRepository& repository, const std::vector<Waiter*>& batch) {
     if (batch.size() > 1) {
       std::vector<TransactionRepository::BatchItem> items;
       items.reserve(batch.size());
@@ -102,11 +124,11 @@ struct GroupCommitWriter::Impl {
     }
   }
 
-  void run() {
+  void run(Connection& connection) {
     std::unique_lock lock(mu);
     bool carried = false;
     for (;;) {
-      wake.wait(lock, [&] { return stopping || !queue.empty(); });
+      wake.wait(lock, [&] { return stopping || anyTakeable(); });
       if (stopping) break;
       // Sales that came in while the previous batch was written are usually past their deadline
       // already: the wait only matters when the writer was idle.
@@ -116,16 +138,20 @@ struct GroupCommitWriter::Impl {
         wake.wait_until(lock, deadline);
       if (stopping) break;
       auto batch = take();
+      if (batch.empty()) continue;  // another writer took them meanwhile
       carried = !queue.empty();
+      if (carried) wake.notify_one();  // another writer may take what this batch left
       lock.unlock();
-      writeBatch(batch);
+      writeBatch(connection.repository, batch);
       lock.lock();
       ++stats.batches;
       stats.sales += batch.size();
       for (Waiter* w : batch) {
+        writing.erase(w->key);
         w->done = true;
         w->cv.notify_one();
       }
+      if (!queue.empty()) wake.notify_all();  // sales held back for a key this batch held
     }
     for (Waiter* w : queue) {
       w->error = std::make_exception_ptr(std::runtime_error("group commit writer stopped"));
@@ -138,8 +164,8 @@ struct GroupCommitWriter::Impl {
 
 GroupCommitWriter::GroupCommitWriter(std::string databaseUrl, std::shared_ptr<StoreCache> stores,
                                      GroupCommitOptions options, Logger log)
-    : impl_(std::make_unique<Impl>(std::move(databaseUrl), std::move(stores), options, std::move(log))) {
-  impl_->thread = std::thread([this] { impl_->run(); });
+    : impl_(std::make_unique<Impl>(databaseUrl, stores, options, std::move(log))) {
+  for (auto& c : impl_->connections) impl_->threads.emplace_back([this, conn = c.get()] { impl_->run(*conn); });
 }
 
 GroupCommitWriter::~GroupCommitWriter() {
@@ -148,24 +174,39 @@ GroupCommitWriter::~GroupCommitWriter() {
     impl_->stopping = true;
   }
   impl_->wake.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  for (auto& t : impl_->threads) t.join();
 }
 
 WriteResult GroupCommitWriter::write(const Transaction& t, std::int64_t storeId, const WriteOptions& options) {
-  Waiter w;
-  w.transaction = &t;
-  w.storeId = storeId;
-  w.options = &options;
-  w.key = t.key.str() + '\x1f' + std::to_string(storeId);
+  auto outcome = writeAll({Sale{&t, storeId, &options}});
+  if (outcome.front().error) std::rethrow_exception(outcome.front().error);
+  return outcome.front().result;
+}
+
+std::vector<GroupCommitWriter::Outcome> GroupCommitWriter::writeAll(const std::vector<Sale>& sales) {
+  std::vector<Waiter> waiters(sales.size());  // never resized: the queue points into it
+  for (std::size_t i = 0; i < sales.size(); ++i) {
+    Waiter& w = waiters[i];
+    w.transaction = sales[i].transaction;
+    w.storeId = sales[i].storeId;
+    w.options = sales[i].options;
+    w.key = w.transaction->key.str() + '\x1f' + std::to_string(w.storeId);
+  }
   std::unique_lock lock(impl_->mu);
   if (impl_->stopping) throw std::runtime_error("group commit writer stopped");
-  w.arrived = SteadyClock::now();
-  impl_->queue.push_back(&w);
-  // The writer needs waking only for a first sale or a full batch; in between it sleeps to its deadline.
-  if (impl_->queue.size() == 1 || impl_->queue.size() == impl_->options.maxSales) impl_->wake.notify_one();
-  w.cv.wait(lock, [&] { return w.done; });
-  if (w.error) std::rethrow_exception(w.error);
-  return w.result;
+  const auto now = SteadyClock::now();
+  for (Waiter& w : waiters) {
+    w.arrived = now;
+    impl_->queue.push_back(&w);
+    // A writer needs waking only for a first sale or a full batch; in between it sleeps to its deadline.
+    if (impl_->queue.size() == 1 || impl_->queue.size() == impl_->options.maxSales) impl_->wake.notify_one();
+  }
+  std::vector<Outcome> out(sales.size());
+  for (std::size_t i = 0; i < sales.size(); ++i) {
+    waiters[i].cv.wait(lock, [&] { return waiters[i].done; });
+    out[i] = Outcome{waiters[i].result, waiters[i].error};
+  }
+  return out;
 }
 
 GroupCommitWriter::Stats GroupCommitWriter::stats() const {

@@ -123,6 +123,7 @@ struct PosService::Impl {
       GroupCommitOptions go;
       go.maxSales = static_cast<std::size_t>(config.groupCommitMaxSales);
       go.maxWait = std::chrono::microseconds(config.groupCommitWaitUs);
+      go.writers = static_cast<std::size_t>(config.groupCommitWriters);
       group = std::make_unique<GroupCommitWriter>(url, stores, go, log.with("part", "group-commit"));
     }
   }
@@ -207,9 +208,32 @@ struct PosService::Impl {
     if (!ownWrites) lease.reset();
     IngestSummary sum;
     bool spooling = !ready || backlog() > 0 || !zoneLess.empty();
+    // The document's grouped sales go to the group writer together (they can share a batch); their
+    // outcomes are recorded in document order below.
+    std::vector<std::optional<GroupCommitWriter::Outcome>> groupedOutcome(doc->items.size());
+    if (!spooling) {
+      std::vector<WriteOptions> options(doc->items.size());
+      std::vector<GroupCommitWriter::Sale> sales;
+      std::vector<std::size_t> at;
+      for (std::size_t i = 0; i < doc->items.size(); ++i) {
+        if (!grouped[i]) continue;
+        options[i] = ingest.writeOptions(*grouped[i]);
+        sales.push_back({&*doc->items[i].transaction, grouped[i]->storeId, &options[i]});
+        at.push_back(i);
+      }
+      if (!sales.empty()) {
+        auto outcomes = group->writeAll(sales);
+        for (std::size_t k = 0; k < at.size(); ++k) groupedOutcome[at[k]] = std::move(outcomes[k]);
+      }
+    }
     for (std::size_t i = 0; i < doc->items.size(); ++i) {
       const auto& item = doc->items[i];
       const bool provisional = item.transaction && zoneLess.count(item.transaction->key.str()) > 0;
+      if (groupedOutcome[i] && !groupedOutcome[i]->error) {  // stored (or found stored) already
+        ingest.recordWritten(item, groupedOutcome[i]->result, "http", sum);
+        markDb(true);
+        continue;
+      }
       if (item.transaction && (spooling || provisional)) {
         if (!spool) return http::Response::error(503, "database unavailable; retry");
         if (auto s = spoolTransaction(*item.transaction, provisional); !s) {
@@ -221,7 +245,9 @@ struct PosService::Impl {
         continue;
       }
       try {
-        if (grouped[i]) {
+        if (groupedOutcome[i]) {
+          std::rethrow_exception(groupedOutcome[i]->error);
+        } else if (grouped[i]) {
           ingest.recordWritten(item, group->write(*item.transaction, grouped[i]->storeId, ingest.writeOptions(*grouped[i])),
                                "http", sum);
         } else {

@@ -34,6 +34,7 @@ struct PosConfig {
   // (1: every sale alone, no writer thread) and the longest wait (microseconds) for more to arrive.
   std::int64_t groupCommitMaxSales = 256;
   std::int64_t groupCommitWaitUs = 1000;
+  std::int64_t groupCommitWriters = 2;  // writer threads, one connection each (group_commit.h)
   std::chrono::milliseconds signatureWindow{std::chrono::minutes(5)};
   std::map<std::string, TerminalKey> terminals;  // by key id
   SwipeOptions swipe;
@@ -64,6 +65,7 @@ struct PosConfig {
 //   db_pool = 4
 //   group_commit_max_sales = 256     # 1: no group commit
 //   group_commit_wait_us = 1000
+//   group_commit_writers = 2
 //   signature_window = "5m"
 //   [swipe]
 //   loyalty_prefixes = ["6012345"]
