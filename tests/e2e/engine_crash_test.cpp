@@ -47,7 +47,8 @@ class EngineReliability : public ::testing::Test {
                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    seed();
+    pqxx::connection c(db->url());
+    aisle::testing::seedFobShoppers(c, kMembers, kMaster, "E2E-COUPON-");
     std::ofstream(dir_ / "engine.conf") << "[http]\nhost = \"127.0.0.1\"\nport = 0\n"
                                         << "[secrets]\nmaster_key = \"" << toHex(kMaster) << "\"\n"
                                         << "app_token_secret = \"app-token-secret-0123456789\"\n"
@@ -59,28 +60,6 @@ class EngineReliability : public ::testing::Test {
   void TearDown() override {
     engine.reset();
     if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  void seed() {
-    pqxx::connection c(db->url());
-    pqxx::work tx(c);
-    tx.exec("INSERT INTO stores VALUES (1, 'default', 's1', 'Store 1', 'UTC', now())");
-    tx.exec("INSERT INTO products (product_id, name) VALUES (1, 'coffee')");
-    tx.exec("INSERT INTO campaigns (campaign_id, name, type, target_kind, valid_from, valid_to, amount_off_minor) "
-            "VALUES (1, 'c', 'amount_off', 'product', now() - interval '1 day', now() + interval '1 day', 100)");
-    tx.exec_params("INSERT INTO members (member_id) SELECT g FROM generate_series(1, $1) g", kMembers);
-    tx.exec_params("INSERT INTO consents (member_id, purpose, granted) SELECT g, p, true FROM generate_series(1, $1) g, "
-                   "(VALUES ('proximity'), ('push')) v(p)", kMembers);
-    tx.exec_params("INSERT INTO coupons (member_id, campaign_id, code, product_id, value_minor, reason, valid_from, valid_to) "
-                   "SELECT g, 1, 'E2E-COUPON-' || lpad(g::text, 6, '0'), 1, 100, 'Coffee', now() - interval '1 day', "
-                   "now() + interval '1 day' FROM generate_series(1, $1) g", kMembers);
-    // Each member's key-fob: iBeacon major 1, minor = member id; pushes go to the webhook.
-    tx.exec_params("INSERT INTO devices (member_id, kind, push_provider, push_token, ibeacon_uuid, ibeacon_major, ibeacon_minor) "
-                   "SELECT g, 'fob', 'webhook', 'hook', 'f7826da6-4fa2-4e98-8024-bc5b71e0893e', 1, g "
-                   "FROM generate_series(1, $1) g", kMembers);
-    tx.exec_params("INSERT INTO gateways VALUES ('gw-1', 1, 'both', 'key-1', $1, NULL, NULL)",
-                   pqxx::binarystring(*sealAesGcm(kMaster, "gw-secret", "gateway:gw-1")));
-    tx.commit();
   }
 
   void startEngine() {

@@ -140,7 +140,7 @@ class EnginePgRestart : public ::testing::Test {
     pqxx::connection c(pg->url("engine"));
     auto m = migrate(c, embeddedMigrations(), Logger("test", nullptr));
     ASSERT_TRUE(m) << m.message();
-    seed(c);
+    aisle::testing::seedFobShoppers(c, kMembers, kMaster, "PGR-COUPON-");
     std::ofstream(work.sub("engine.conf")) << "[http]\nhost = \"127.0.0.1\"\nport = 0\n"
                                            << "[secrets]\nmaster_key = \"" << toHex(kMaster) << "\"\n"
                                            << "app_token_secret = \"app-token-secret-0123456789\"\n"
@@ -151,26 +151,6 @@ class EnginePgRestart : public ::testing::Test {
     engine = std::make_unique<EngineProcess>(work.dir() / "engine.conf", work.dir(), pg->url("engine"), 1);
     port = engine->port();
     ASSERT_NE(port, 0) << engine->logText();
-  }
-
-  void seed(pqxx::connection& c) {
-    pqxx::work tx(c);
-    tx.exec("INSERT INTO stores VALUES (1, 'default', 's1', 'Store 1', 'UTC', now())");
-    tx.exec("INSERT INTO products (product_id, name) VALUES (1, 'coffee')");
-    tx.exec("INSERT INTO campaigns (campaign_id, name, type, target_kind, valid_from, valid_to, amount_off_minor) "
-            "VALUES (1, 'c', 'amount_off', 'product', now() - interval '1 day', now() + interval '1 day', 100)");
-    tx.exec_params("INSERT INTO members (member_id) SELECT g FROM generate_series(1, $1) g", kMembers);
-    tx.exec_params("INSERT INTO consents (member_id, purpose, granted) SELECT g, p, true FROM generate_series(1, $1) g, "
-                   "(VALUES ('proximity'), ('push')) v(p)", kMembers);
-    tx.exec_params("INSERT INTO coupons (member_id, campaign_id, code, product_id, value_minor, reason, valid_from, valid_to) "
-                   "SELECT g, 1, 'PGR-COUPON-' || lpad(g::text, 6, '0'), 1, 100, 'Coffee', now() - interval '1 day', "
-                   "now() + interval '1 day' FROM generate_series(1, $1) g", kMembers);
-    tx.exec_params("INSERT INTO devices (member_id, kind, push_provider, push_token, ibeacon_uuid, ibeacon_major, ibeacon_minor) "
-                   "SELECT g, 'fob', 'webhook', 'hook', 'f7826da6-4fa2-4e98-8024-bc5b71e0893e', 1, g "
-                   "FROM generate_series(1, $1) g", kMembers);
-    tx.exec_params("INSERT INTO gateways VALUES ('gw-1', 1, 'both', 'key-1', $1, NULL, NULL)",
-                   pqxx::binarystring(*sealAesGcm(kMaster, "gw-secret", "gateway:gw-1")));
-    tx.commit();
   }
 
   // The gateway's uplink contract: retry until a 2xx, after Retry-After when given, else a backoff.

@@ -18,6 +18,9 @@
 #include <string>
 #include <vector>
 
+#include <pqxx/pqxx>
+
+#include "aisle/common/crypto.h"
 #include "aisle/common/hmac.h"
 #include "aisle/common/http.h"
 #include "eventually.h"
@@ -146,5 +149,30 @@ class EngineProcess {
   fs::path out_, log_;
   pid_t pid_ = -1;
 };
+
+// The shoppers the engine's reliability tests push to: store 1, one product campaign, `members`
+// members with consent to proximity and push, each with a coupon (code `couponPrefix` + 6-digit id)
+// and a key-fob (iBeacon major 1, minor = member id) whose pushes go to the webhook; and gateway gw-1,
+// its secret sealed with `master`.
+inline void seedFobShoppers(pqxx::connection& c, int members, const std::string& master,
+                            const std::string& couponPrefix) {
+  pqxx::work tx(c);
+  tx.exec("INSERT INTO stores VALUES (1, 'default', 's1', 'Store 1', 'UTC', now())");
+  tx.exec("INSERT INTO products (product_id, name) VALUES (1, 'coffee')");
+  tx.exec("INSERT INTO campaigns (campaign_id, name, type, target_kind, valid_from, valid_to, amount_off_minor) "
+          "VALUES (1, 'c', 'amount_off', 'product', now() - interval '1 day', now() + interval '1 day', 100)");
+  tx.exec_params("INSERT INTO members (member_id) SELECT g FROM generate_series(1, $1) g", members);
+  tx.exec_params("INSERT INTO consents (member_id, purpose, granted) SELECT g, p, true FROM generate_series(1, $1) g, "
+                 "(VALUES ('proximity'), ('push')) v(p)", members);
+  tx.exec_params("INSERT INTO coupons (member_id, campaign_id, code, product_id, value_minor, reason, valid_from, valid_to) "
+                 "SELECT g, 1, $2 || lpad(g::text, 6, '0'), 1, 100, 'Coffee', now() - interval '1 day', "
+                 "now() + interval '1 day' FROM generate_series(1, $1) g", members, couponPrefix);
+  tx.exec_params("INSERT INTO devices (member_id, kind, push_provider, push_token, ibeacon_uuid, ibeacon_major, ibeacon_minor) "
+                 "SELECT g, 'fob', 'webhook', 'hook', 'f7826da6-4fa2-4e98-8024-bc5b71e0893e', 1, g "
+                 "FROM generate_series(1, $1) g", members);
+  tx.exec_params("INSERT INTO gateways VALUES ('gw-1', 1, 'both', 'key-1', $1, NULL, NULL)",
+                 pqxx::binarystring(*sealAesGcm(master, "gw-secret", "gateway:gw-1")));
+  tx.commit();
+}
 
 }  // namespace aisle::testing
