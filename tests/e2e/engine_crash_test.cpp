@@ -49,13 +49,7 @@ class EngineReliability : public ::testing::Test {
     fs::create_directories(dir_);
     pqxx::connection c(db->url());
     aisle::testing::seedFobShoppers(c, kMembers, kMaster, "E2E-COUPON-");
-    std::ofstream(dir_ / "engine.conf") << "[http]\nhost = \"127.0.0.1\"\nport = 0\n"
-                                        << "[secrets]\nmaster_key = \"" << toHex(kMaster) << "\"\n"
-                                        << "app_token_secret = \"app-token-secret-0123456789\"\n"
-                                        << "[triggers]\nquiet_start = \"0h\"\nquiet_end = \"0h\"\n"
-                                        << "[ingest]\nevents_per_second_per_gateway = 100000\n"
-                                        << "[delivery]\nwebhook_url = \"" << hook.url() << "\"\n"
-                                        << "webhook_key_id = \"hook-key\"\nwebhook_secret = \"hook-secret-0123456789\"\n";
+    aisle::testing::writeWebhookEngineConfig(dir_ / "engine.conf", kMaster, hook.url());
   }
   void TearDown() override {
     engine.reset();

@@ -141,13 +141,7 @@ class EnginePgRestart : public ::testing::Test {
     auto m = migrate(c, embeddedMigrations(), Logger("test", nullptr));
     ASSERT_TRUE(m) << m.message();
     aisle::testing::seedFobShoppers(c, kMembers, kMaster, "PGR-COUPON-");
-    std::ofstream(work.sub("engine.conf")) << "[http]\nhost = \"127.0.0.1\"\nport = 0\n"
-                                           << "[secrets]\nmaster_key = \"" << toHex(kMaster) << "\"\n"
-                                           << "app_token_secret = \"app-token-secret-0123456789\"\n"
-                                           << "[triggers]\nquiet_start = \"0h\"\nquiet_end = \"0h\"\n"
-                                           << "[ingest]\nevents_per_second_per_gateway = 100000\n"
-                                           << "[delivery]\nwebhook_url = \"" << hook.url() << "\"\n"
-                                           << "webhook_key_id = \"hook-key\"\nwebhook_secret = \"hook-secret-0123456789\"\n";
+    aisle::testing::writeWebhookEngineConfig(work.sub("engine.conf"), kMaster, hook.url());
     engine = std::make_unique<EngineProcess>(work.dir() / "engine.conf", work.dir(), pg->url("engine"), 1);
     port = engine->port();
     ASSERT_NE(port, 0) << engine->logText();

@@ -175,4 +175,16 @@ inline void seedFobShoppers(pqxx::connection& c, int members, const std::string&
   tx.commit();
 }
 
+// The engine configuration of those tests: port 0, no quiet hours, no ingest rate limit (the tests
+// send bursts), pushes to the fake webhook at `hookUrl`.
+inline void writeWebhookEngineConfig(const fs::path& file, const std::string& master, const std::string& hookUrl) {
+  std::ofstream(file) << "[http]\nhost = \"127.0.0.1\"\nport = 0\n"
+                      << "[secrets]\nmaster_key = \"" << toHex(master) << "\"\n"
+                      << "app_token_secret = \"app-token-secret-0123456789\"\n"
+                      << "[triggers]\nquiet_start = \"0h\"\nquiet_end = \"0h\"\n"
+                      << "[ingest]\nevents_per_second_per_gateway = 100000\n"
+                      << "[delivery]\nwebhook_url = \"" << hookUrl << "\"\n"
+                      << "webhook_key_id = \"hook-key\"\nwebhook_secret = \"hook-secret-0123456789\"\n";
+}
+
 }  // namespace aisle::testing

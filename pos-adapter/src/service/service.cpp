@@ -245,11 +245,10 @@ struct PosService::Impl {
         continue;
       }
       try {
+        // A grouped sale got its outcome above (not spooling) or was spooled (spooling): here only its
+        // failure is left to handle.
         if (groupedOutcome[i]) {
           std::rethrow_exception(groupedOutcome[i]->error);
-        } else if (grouped[i]) {
-          ingest.recordWritten(item, group->write(*item.transaction, grouped[i]->storeId, ingest.writeOptions(*grouped[i])),
-                               "http", sum);
         } else {
           ingest.store(item, "http", sum);
         }
