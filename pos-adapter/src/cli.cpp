@@ -116,13 +116,12 @@ class ParseAhead {
         i = next_++;
       }
       Parsed p;
-      std::ifstream in(files_[i], std::ios::binary);
-      if (!in) {
+      const std::optional<std::string> bytes = readWholeFile(files_[i]);
+      if (!bytes) {
         p.readable = false;
       } else {
-        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         try {
-          p.doc = ingest.parse(bytes);
+          p.doc = ingest.parse(*bytes);
         } catch (...) {
           p.error = std::current_exception();
         }

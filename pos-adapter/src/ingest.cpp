@@ -1,5 +1,6 @@
 #include "aisle/pos/ingest.h"
 
+#include <fstream>
 #include <optional>
 #include <set>
 
@@ -11,6 +12,17 @@ namespace {
 // that one batch's arrays stay a few megabytes.
 constexpr std::size_t kBatchSize = 500;
 }  // namespace
+
+std::optional<std::string> readWholeFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return std::nullopt;
+  const std::streamoff size = in.tellg();
+  if (size < 0) return std::nullopt;
+  std::string out(static_cast<std::size_t>(size), '\0');
+  in.seekg(0);
+  if (!in.read(out.data(), static_cast<std::streamsize>(out.size()))) return std::nullopt;
+  return out;
+}
 
 IngestSummary& IngestSummary::operator+=(const IngestSummary& o) {
   transactions += o.transactions;

@@ -44,8 +44,7 @@ DropFolder::Scan DropFolder::scanOnce(const Ingest& ingest) {
   std::sort(files.begin(), files.end());
   for (const auto& f : files) {
     const std::string name = f.filename().string();
-    std::ifstream in(f, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string bytes = readWholeFile(f).value_or(std::string());
     IngestSummary sum;
     try {
       sum = ingest(bytes, name);
