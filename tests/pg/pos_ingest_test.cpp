@@ -765,7 +765,7 @@ TEST_F(PosGroupCommit, ABatchPutsEachLineAndRewardOnItsOwnSaleAndNumbersNewSales
       R"(,"redemptions":[{"kind":"loyalty_reward","promotion":"P","offer":"1134","amount":"0.10"}])";
   auto twoLines = [](const std::string& seq, const std::string& extra) {
     return R"({"store":"9","workstation":"1","business_day":"2024-03-01","sequence":")" + seq +
-           R"(","ended_at":"2024-03-01T10:00:00Z","lines":[{"item":"4006381333931","amount":")" + seq +
+           R"(","ended_at":"2024-03-01T10:00:00.250Z","lines":[{"item":"4006381333931","amount":")" + seq +
            R"(.01"},{"item":"X-)" + seq + R"(","amount":")" + seq + R"(.02"}])" + extra + "}";
   };
   const std::vector<Transaction> sales = {parsed(twoLines("1", reward)), parsed(sale("2")), parsed(twoLines("3", "")),
@@ -797,6 +797,12 @@ TEST_F(PosGroupCommit, ABatchPutsEachLineAndRewardOnItsOwnSaleAndNumbersNewSales
   EXPECT_EQ(one("SELECT string_agg(t.sequence_no || ':' || r.campaign_id || ':' || r.amount_minor, ' ' "
                 "ORDER BY r.redemption_id) FROM redemptions r JOIN transactions t USING (member_id, transaction_id)"),
             "1:100:10 5:100:10");
+  // Each reward at its sale's instant (to the millisecond) and store, as the reward it is.
+  EXPECT_EQ(count("SELECT count(*) FROM redemptions r JOIN transactions t USING (member_id, transaction_id) "
+                  "WHERE r.redeemed_at = t.occurred_at AND r.redeemed_at = '2024-03-01 10:00:00.25+00' "
+                  "AND r.store_id = t.store_id AND r.status = 'accepted' AND r.note = 'loyalty reward' "
+                  "AND r.promotion_id = 'P' AND r.coupon_upc IS NULL"),
+            2);
   EXPECT_EQ(one("SELECT string_agg(sequence_no || ':' || is_post_voided, ' ' ORDER BY sequence_no) FROM transactions "
                 "WHERE sequence_no <> '90'"),
             "1:false 2:false 3:false 4:true 5:false");

@@ -1,6 +1,8 @@
 #include "aisle/pos/repository.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <unordered_map>
 #include <vector>
 
@@ -95,23 +97,24 @@ void prepare(pqxx::connection& c) {
             "  FROM t CROSS JOIN unnest($26::text[], $27::text[], $28::bigint[], $29::text[], $30::text[]) "
             "    WITH ORDINALITY AS y(o, c, a, note, p, i) ORDER BY y.i RETURNING 1) "
             "SELECT transaction_id, (SELECT count(*) FROM l), (SELECT count(*) FROM r) FROM t");
-  // The batch in two statements and a COPY. First every key's lock, in sorted order like every
-  // writer, and the products of the batch's GTINs (one probe per distinct GTIN; products are not
-  // guarded by the locks, so reading them here changes nothing). UNION ALL runs its branches in
-  // order: the locks are taken whatever the products.
+  // The batch in two statements and two COPYs. First every key's lock, in sorted order like every
+  // writer, then the products of the batch's GTINs and the campaigns of its offer ids (one probe per
+  // distinct value; neither is guarded by the locks, so reading them here changes nothing). UNION
+  // ALL runs its branches in order: the locks are taken whatever else comes back.
   c.prepare("pos_batch_lock",
-            "SELECT NULL::text, count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
+            "SELECT 0, NULL::text, count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM "
             "(SELECT k FROM unnest($1::text[]) k ORDER BY k) s "
-            "UNION ALL SELECT gtin::text, product_id FROM products WHERE gtin = ANY($2::char(14)[])");
+            "UNION ALL SELECT 1, gtin::text, product_id FROM products WHERE gtin = ANY($2::char(14)[]) "
+            "UNION ALL SELECT 2, external_ref, campaign_id FROM campaigns WHERE external_ref = ANY($3::text[])");
   // Then, under the locks (a new statement, so a new snapshot), everything else at once: each sale's
   // member by its card (k), the stored sale with its key, one index probe per key (e), the parked
   // post-voids of the new sales taken (p), the new sales' ids (n: nextval is volatile, so PostgreSQL
-  // computes it after the ORDER BY and the ids follow the batch's order), and their headers and
-  // rewards; an original whose post-void came first gets no reward rows. One row per sale comes back:
-  // stored already (same hash or not, the card's member for a quarantine row) or new (voided or not).
-  // Fewer statements matter more than their size: each one costs the database a fixed start-up.
-  // The lines, ten rows a sale, then go in by COPY: PostgreSQL stores COPY rows in multi-row inserts
-  // without evaluating a query per row, about half the database's CPU of the lines as INSERT rows.
+  // computes it after the ORDER BY and the ids follow the batch's order), and their headers. One row
+  // per sale comes back: stored already (same hash or not, the card's member for a quarantine row) or
+  // new (voided or not). Fewer statements matter more than their size: each one costs the database a
+  // fixed start-up. The lines and rewards of the new sales, ten and more rows a sale, then go in by
+  // COPY: PostgreSQL stores COPY rows in multi-row inserts without evaluating a query per row, about
+  // half the database's CPU of the same rows inserted by the statement.
   c.prepare("pos_batch_write",
             "WITH k AS MATERIALIZED (SELECT k.*, (SELECT member_id FROM cards WHERE number = k.card AND status = 'active' "
             "  ORDER BY issued_at DESC, member_id LIMIT 1) AS cm "
@@ -133,13 +136,7 @@ void prepare(pqxx::connection& c) {
             "  business_day, sequence_no, occurred_at, card_number, content_hash, is_post_voided, total_minor, "
             "  currency, source) "
             "  SELECT n.m, n.id, n.org, n.store, n.ws, n.day, n.seq, to_timestamp(n.at / 1000.0), "
-            "  CASE WHEN n.cm IS NULL AND $13 THEN NULL ELSE n.card END, n.hash, n.v, n.total, n.cur, n.src FROM n), "
-            "r AS (INSERT INTO redemptions (member_id, campaign_id, coupon_upc, transaction_id, store_id, redeemed_at, "
-            "  amount_minor, status, note, promotion_id) "
-            "  SELECT n.m, (SELECT campaign_id FROM campaigns WHERE external_ref = y.o), y.c, n.id, n.store, "
-            "  to_timestamp(n.at / 1000.0), y.a, 'accepted', y.note, y.p "
-            "  FROM unnest($14::int[], $15::text[], $16::text[], $17::bigint[], $18::text[], $19::text[]) "
-            "    WITH ORDINALITY AS y(item, o, c, a, note, p, ord) JOIN n ON n.i = y.item WHERE NOT n.v ORDER BY y.ord) "
+            "  CASE WHEN n.cm IS NULL AND $13 THEN NULL ELSE n.card END, n.hash, n.v, n.total, n.cur, n.src FROM n) "
             "SELECT e.i, false, e.member_id, e.transaction_id, e.same, false, coalesce(k.cm, 0) FROM e JOIN k ON k.i = e.i "
             "UNION ALL SELECT n.i, true, n.m, n.id, false, n.v, n.m FROM n");
   c.prepare("pos_find_tx",
@@ -511,11 +508,40 @@ bool TransactionRepository::batchable(const Transaction& t) {
 
 namespace {
 
+// What the lock statement of a batch looked up: products by GTIN, campaigns by offer id.
+struct BatchReferences {
+  std::unordered_map<std::string, std::int64_t> productOf;
+  std::unordered_map<std::string, std::int64_t> campaignOf;
+};
+
+std::string distinctArray(std::vector<std::string>& values) {
+  std::sort(values.begin(), values.end());
+  values.erase(std::unique(values.begin(), values.end()), values.end());
+  ArrayLiteral a;
+  for (const auto& v : values) a.add(std::optional<std::string>(v));
+  return a.str();
+}
+
+// COPY text of a stored instant: "2024-03-05 10:00:00.123+00" (UTC, milliseconds).
+std::string copyTimestamp(std::int64_t unixMs) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> tp{milliseconds(unixMs)};
+  const auto day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{tp - day};
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%03d+00", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
 // The lines of the batch's new sales, by COPY (see pos_batch_write). Text format: a null pointer
 // is NULL; every other field is digits, a GTIN, or the POS's item code, which COPY escapes.
 void copyLines(pqxx::work& tx, const std::vector<TransactionRepository::BatchItem>& items,
                const std::vector<WriteResult>& out, const std::vector<std::size_t>& inserted,
-               const std::unordered_map<std::string, std::int64_t>& productOf) {
+               const BatchReferences& refs) {
   pqxx::stream_to s(tx, "transaction_lines",
                     std::vector<std::string>{"member_id", "transaction_id", "line_no", "product_id", "gtin",
                                              "item_code", "quantity", "unit_price_minor", "amount_minor",
@@ -529,12 +555,12 @@ void copyLines(pqxx::work& tx, const std::vector<TransactionRepository::BatchIte
       if (l.gtin) {
         gtin = l.gtin->str();
         gtinField = gtin.c_str();
-        if (auto p = productOf.find(gtin); p != productOf.end()) {
+        if (auto p = refs.productOf.find(gtin); p != refs.productOf.end()) {
           product = std::to_string(p->second);
           productField = product.c_str();
         }
-      } else if (!l.itemCode.empty()) {
-        itemCode = l.itemCode.c_str();
+      } else {
+        itemCode = orNull(l.itemCode);
       }
       const char* unitPriceField = nullptr;
       if (l.unitPrice) {
@@ -550,6 +576,37 @@ void copyLines(pqxx::work& tx, const std::vector<TransactionRepository::BatchIte
   s.complete();
 }
 
+// The rewards and external coupons of the batch's new sales, by COPY, in the batch's order (the
+// redemption ids follow it). An original whose post-void came first gets none.
+void copyRewards(pqxx::work& tx, const std::vector<TransactionRepository::BatchItem>& items,
+                 const std::vector<WriteResult>& out, const std::vector<std::size_t>& inserted,
+                 const BatchReferences& refs) {
+  bool any = false;
+  for (const std::size_t i : inserted) any = any || (!out[i].arrivedVoided && !items[i].transaction->redemptions.empty());
+  if (!any) return;
+  pqxx::stream_to s(tx, "redemptions",
+                    std::vector<std::string>{"member_id", "campaign_id", "coupon_upc", "transaction_id", "store_id",
+                                             "redeemed_at", "amount_minor", "status", "note", "promotion_id"});
+  std::string campaign;
+  for (const std::size_t i : inserted) {
+    if (out[i].arrivedVoided) continue;
+    const Transaction& t = *items[i].transaction;
+    const std::string at = copyTimestamp(t.occurredAtMs);
+    for (const auto& r : t.redemptions) {
+      const char* campaignField = nullptr;
+      if (auto c = refs.campaignOf.find(r.offerId); !r.offerId.empty() && c != refs.campaignOf.end()) {
+        campaign = std::to_string(c->second);
+        campaignField = campaign.c_str();
+      }
+      s << std::make_tuple(out[i].memberId, campaignField, orNull(r.couponCode), out[i].transactionId,
+                           items[i].storeId, at.c_str(), r.amount.minor(), "accepted",
+                           r.kind == Redemption::Kind::LoyaltyReward ? "loyalty reward" : "external coupon",
+                           orNull(r.promotionId));
+    }
+  }
+  s.complete();
+}
+
 }  // namespace
 
 std::vector<WriteResult> TransactionRepository::writeBatch(const std::vector<BatchItem>& items,
@@ -560,12 +617,10 @@ std::vector<WriteResult> TransactionRepository::writeBatch(const std::vector<Bat
   return session_.run([&](pqxx::connection& c) {
     std::vector<WriteResult> out(n);
     pqxx::work tx(c);
-    ArrayLiteral locks, org, store, ws, day, seq, card, at, hash, total, cur, src, gtins;
-    ArrayLiteral rItem, rO, rC, rA, rNote, rP;
-    std::vector<std::string> distinctGtins;
+    ArrayLiteral locks, org, store, ws, day, seq, card, at, hash, total, cur, src;
+    std::vector<std::string> gtins, offers;
     for (std::size_t i = 0; i < n; ++i) {
       const Transaction& t = *items[i].transaction;
-      const auto item = static_cast<std::int64_t>(i + 1);
       locks.add(std::optional<std::string>(lockKey(t.key, items[i].storeId)));
       org.add(std::optional<std::string>(t.key.org));
       store.add(items[i].storeId);
@@ -579,32 +634,24 @@ std::vector<WriteResult> TransactionRepository::writeBatch(const std::vector<Bat
       cur.add(std::optional<std::string>(t.currency));
       src.add(std::optional<std::string>(t.source));
       for (const auto& l : t.lines) {
-        if (l.gtin) distinctGtins.push_back(l.gtin->str());
+        if (l.gtin) gtins.push_back(l.gtin->str());
       }
       for (const auto& r : t.redemptions) {
-        rItem.add(item);
-        rO.add(optional(r.offerId));
-        rC.add(optional(r.couponCode));
-        rA.add(r.amount.minor());
-        rNote.add(std::optional<std::string>(r.kind == Redemption::Kind::LoyaltyReward ? "loyalty reward"
-                                                                                        : "external coupon"));
-        rP.add(optional(r.promotionId));
+        if (!r.offerId.empty()) offers.push_back(r.offerId);
       }
     }
-    std::sort(distinctGtins.begin(), distinctGtins.end());
-    distinctGtins.erase(std::unique(distinctGtins.begin(), distinctGtins.end()), distinctGtins.end());
-    for (const auto& g : distinctGtins) gtins.add(std::optional<std::string>(g));
-    std::unordered_map<std::string, std::int64_t> productOf;
-    for (const auto& row : tx.exec_prepared("pos_batch_lock", locks.str(), gtins.str())) {
-      if (!row[0].is_null()) productOf.emplace(row[0].as<std::string>(), row[1].as<std::int64_t>());
+    BatchReferences refs;
+    for (const auto& row : tx.exec_prepared("pos_batch_lock", locks.str(), distinctArray(gtins), distinctArray(offers))) {
+      const int kind = row[0].as<int>();
+      if (kind == 1) refs.productOf.emplace(row[1].as<std::string>(), row[2].as<std::int64_t>());
+      if (kind == 2) refs.campaignOf.emplace(row[1].as<std::string>(), row[2].as<std::int64_t>());
     }
     const bool dropUnknownCard = options.unknownCard == UnknownCardPolicy::AnonymousDropCard;
     std::vector<std::int64_t> cardMember(n, 0);
     std::vector<std::size_t> inserted;
     for (const auto& row : tx.exec_prepared("pos_batch_write", org.str(), store.str(), ws.str(), day.str(), seq.str(),
                                             card.str(), at.str(), hash.str(), total.str(), cur.str(), src.str(),
-                                            kParkedPostVoid, dropUnknownCard, rItem.str(), rO.str(), rC.str(),
-                                            rA.str(), rNote.str(), rP.str())) {
+                                            kParkedPostVoid, dropUnknownCard)) {
       const auto i = row[0].as<std::size_t>() - 1;
       const Transaction& t = *items[i].transaction;
       WriteResult& w = out[i];
@@ -622,8 +669,12 @@ std::vector<WriteResult> TransactionRepository::writeBatch(const std::vector<Bat
       // An original whose post-void came first is stored with its lines, but its rewards never count.
       if (!w.arrivedVoided) w.redemptions = static_cast<int>(t.redemptions.size());
     }
+    std::sort(inserted.begin(), inserted.end());  // the batch's order, as the ids were handed out
     bool anyWrite = !inserted.empty();
-    if (anyWrite) copyLines(tx, items, out, inserted, productOf);
+    if (anyWrite) {
+      copyLines(tx, items, out, inserted, refs);
+      copyRewards(tx, items, out, inserted, refs);
+    }
     for (std::size_t i = 0; i < n; ++i) {
       if (out[i].status != WriteResult::Status::Conflict) continue;
       const Transaction& t = *items[i].transaction;
