@@ -107,6 +107,27 @@ TEST_F(HttpServerTest, OversizedBodiesGet413BeforeTheHandlerRuns) {
   EXPECT_EQ(r.body, "{\"error\":\"request body larger than 1024 bytes\"}");
 }
 
+// A declared length is read straight into the request; a chunked body (no length) in pieces.
+TEST_F(HttpServerTest, BodiesUpToTheLimitArriveByteForByteWithOrWithoutAContentLength) {
+  std::string body(1024, '\0');
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7) % 26);
+  const std::string auth = RequestSigner("pos-1", "k", clock).sign("POST", "/v1/echo", body);
+  auto declared = call(server->port(), "POST", "/v1/echo", body, auth);
+  EXPECT_EQ(declared.status, 200);
+  EXPECT_EQ(declared.body, body);
+
+  Poco::Net::HTTPClientSession s("127.0.0.1", server->port());
+  Poco::Net::HTTPRequest req("POST", "/v1/echo", Poco::Net::HTTPMessage::HTTP_1_1);
+  req.set("Authorization", RequestSigner("pos-1", "k", clock).sign("POST", "/v1/echo", body));
+  req.setChunkedTransferEncoding(true);
+  s.sendRequest(req) << body;
+  Poco::Net::HTTPResponse resp;
+  std::stringstream chunked;
+  chunked << s.receiveResponse(resp).rdbuf();
+  EXPECT_EQ(static_cast<int>(resp.getStatus()), 200);
+  EXPECT_EQ(chunked.str(), body);
+}
+
 TEST_F(HttpServerTest, UnknownPathsAre404AndWrongMethodsAre405) {
   EXPECT_EQ(call(server->port(), "GET", "/nope").status, 404);
   EXPECT_EQ(call(server->port(), "DELETE", "/v1/echo").status, 405);
