@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -74,6 +75,30 @@ class PosIngest : public ::testing::Test {
   }
   std::int64_t count(const std::string& sql) { return db_.count(sql); }
   std::string one(const std::string& sql) { return db_.one(sql); }
+
+  // Two lanes (workstations 1 and 2, each with its own connection) post a sale of the same member at
+  // the same moment, each redeeming one coupon code; their summaries.
+  std::pair<IngestSummary, IngestSummary> twoLanesRedeemAtOnce(const std::string& codeOnLane1,
+                                                               const std::string& codeOnLane2) {
+    std::barrier start(2);
+    auto lane = [&](const std::string& ws, const std::string& code, IngestSummary& out) {
+      PgSession session(db_.url(), *log_);
+      TransactionRepository repo(session);
+      TimeZoneDatabase zones;
+      IngestService service(repo, zones, IngestConfig{}, *log_);
+      const std::string body = R"({"store":"9","workstation":")" + ws +
+                               R"(","business_day":"2024-03-01","sequence":"1","ended_at":"2024-03-01T10:00:00Z",)"
+                               R"("card":"40000066677","lines":[{"item":"1","amount":"1"}],)"
+                               R"("redemptions":[{"kind":"coupon","code":")" + code + R"(","amount":"0.50"}]})";
+      start.arrive_and_wait();
+      out = service.ingest(body, "lane " + ws);
+    };
+    std::pair<IngestSummary, IngestSummary> out;
+    std::thread t1(lane, "1", codeOnLane1, std::ref(out.first)), t2(lane, "2", codeOnLane2, std::ref(out.second));
+    t1.join();
+    t2.join();
+    return out;
+  }
 
   PgDatabase db_{"pos_ingest"};
   std::shared_ptr<MemorySink> sink_;
@@ -180,23 +205,7 @@ TEST_F(PosIngest, ACouponIsRedeemedOnceAndASecondUseIsAnExceptionNotARejectedSal
 }
 
 TEST_F(PosIngest, OneCouponRedeemedConcurrentlyOnTwoLanesGivesExactlyOneRedemption) {
-  std::barrier start(2);
-  auto lane = [&](const std::string& ws, IngestSummary& out) {
-    PgSession session(db_.url(), *log_);
-    TransactionRepository repo(session);
-    TimeZoneDatabase zones;
-    IngestService service(repo, zones, IngestConfig{}, *log_);
-    const std::string body = R"({"store":"9","workstation":")" + ws +
-                             R"(","business_day":"2024-03-01","sequence":"1","ended_at":"2024-03-01T10:00:00Z",)"
-                             R"("card":"40000066677","lines":[{"item":"1","amount":"1"}],)"
-                             R"("redemptions":[{"kind":"coupon","code":"AAAABBBBCCCCD","amount":"0.50"}]})";
-    start.arrive_and_wait();
-    out = service.ingest(body, "lane " + ws);
-  };
-  IngestSummary a, b;
-  std::thread t1(lane, "1", std::ref(a)), t2(lane, "2", std::ref(b));
-  t1.join();
-  t2.join();
+  const auto [a, b] = twoLanesRedeemAtOnce("AAAABBBBCCCCD", "AAAABBBBCCCCD");
   EXPECT_EQ(a.transactions + b.transactions, 2);
   EXPECT_EQ(a.redemptions + b.redemptions, 1);
   EXPECT_EQ(count("SELECT count(*) FROM redemptions WHERE status = 'accepted'"), 1);
@@ -471,23 +480,7 @@ TEST_F(PosCampaignLimits, ACouponUsedBeyondItsCampaignLimitIsAnExceptionAndTheSa
 }
 
 TEST_F(PosCampaignLimits, TwoLanesRedeemingTwoCouponsOfAOneUseCampaignAtOnceGiveExactlyOneRedemption) {
-  std::barrier start(2);
-  auto lane = [&](const std::string& ws, const std::string& code, IngestSummary& out) {
-    PgSession session(db_.url(), *log_);
-    TransactionRepository repo(session);
-    TimeZoneDatabase zones;
-    IngestService service(repo, zones, IngestConfig{}, *log_);
-    const std::string body = R"({"store":"9","workstation":")" + ws +
-                             R"(","business_day":"2024-03-01","sequence":"1","ended_at":"2024-03-01T10:00:00Z",)"
-                             R"("card":"40000066677","lines":[{"item":"1","amount":"1"}],)"
-                             R"("redemptions":[{"kind":"coupon","code":")" + code + R"(","amount":"0.50"}]})";
-    start.arrive_and_wait();
-    out = service.ingest(body, "lane " + ws);
-  };
-  IngestSummary a, b;
-  std::thread t1(lane, "1", "AAAABBBBCCCCD", std::ref(a)), t2(lane, "2", "SAMECAMPAIGN01", std::ref(b));
-  t1.join();
-  t2.join();
+  const auto [a, b] = twoLanesRedeemAtOnce("AAAABBBBCCCCD", "SAMECAMPAIGN01");
   EXPECT_EQ(a.transactions + b.transactions, 2);
   EXPECT_EQ(a.redemptions + b.redemptions, 1);
   EXPECT_EQ(count("SELECT count(*) FROM redemptions WHERE status = 'accepted' AND campaign_id = 100"), 1);
