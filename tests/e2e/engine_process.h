@@ -23,6 +23,7 @@
 #include "aisle/common/crypto.h"
 #include "aisle/common/hmac.h"
 #include "aisle/common/http.h"
+#include "child_process.h"
 #include "eventually.h"
 
 extern char** environ;
@@ -131,19 +132,8 @@ class EngineProcess {
     });
     return port;
   }
-  void kill(int sig) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-  std::string logText() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  void kill(int sig) { killAndReap(pid_, sig); }
+  std::string logText() const { return fileText(log_); }
 
  private:
   fs::path out_, log_;

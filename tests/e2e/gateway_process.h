@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "aisle/common/http_client.h"
+#include "child_process.h"
 #include "eventually.h"
 
 extern char** environ;
@@ -27,6 +28,8 @@ using namespace std::chrono_literals;
 // The daemon is another process: its state is only visible through its HTTP endpoints and the
 // engine's records, so the tests poll. Every gateway wait passes its 30 s explicitly.
 using aisle::testing::eventually;
+using aisle::testing::fileText;
+using aisle::testing::killAndReap;
 
 class GatewayProcess {
  public:
@@ -66,20 +69,8 @@ class GatewayProcess {
     const auto p = h.find(key);
     return p == std::string::npos ? -1 : std::stol(h.substr(p + key.size()));
   }
-  int kill(int sig) {
-    if (pid_ <= 0) return -1;
-    ::kill(pid_, sig);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  std::string logText() const {
-    std::ifstream in(log_);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  int kill(int sig) { return killAndReap(pid_, sig); }
+  std::string logText() const { return fileText(log_); }
 
  private:
   fs::path log_;
