@@ -1,5 +1,7 @@
 #include "aisle/common/pg.h"
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 namespace aisle {
@@ -7,6 +9,20 @@ namespace aisle {
 std::string databaseUrl(const std::string& fallback) {
   if (const char* env = std::getenv("AISLE_DB"); env && *env) return env;
   return fallback;
+}
+
+std::string pgTimestampUtc(std::int64_t unixMs) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> tp{milliseconds(unixMs)};
+  const auto day = floor<days>(tp);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{tp - day};
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%03d+00", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+  return buf;
 }
 
 std::string withDatabase(const std::string& conninfo, const std::string& dbname) {

@@ -606,7 +606,7 @@ Result<BatchReport> runBatch(const std::string& conninfo, const BatchOptions& o,
   }
   const std::int64_t nowMs = o.asOfMs ? *o.asOfMs : clock.nowUnixMs();
   const auto today = static_cast<std::int32_t>(nowMs / kDayMs);
-  const std::string batchRun = o.batchRun.empty() ? "batch:" + msTimestamp(nowMs) : o.batchRun;
+  const std::string batchRun = o.batchRun.empty() ? "batch:" + pgTimestampUtc(nowMs) : o.batchRun;
   const auto campaigns = repo.activeCampaigns(nowMs);
   report.campaigns = static_cast<std::int64_t>(campaigns.size());
   Catalog catalog = repo.catalog();

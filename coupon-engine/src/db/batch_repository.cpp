@@ -4,7 +4,6 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <map>
 #include <pqxx/stream_from>
 #include <stdexcept>
@@ -85,19 +84,9 @@ std::string hundredths(std::int32_t v) {
 }  // namespace
 
 std::string dayTimestamp(std::int32_t day) {
-  return msTimestamp(static_cast<std::int64_t>(day) * 86'400'000);
+  return pgTimestampUtc(static_cast<std::int64_t>(day) * 86'400'000);
 }
 
-std::string msTimestamp(std::int64_t unixMs) {
-  const std::time_t secs = static_cast<std::time_t>(unixMs / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(unixMs % 1000));
-  return buf;
-}
 
 BatchRepository::BatchRepository(pqxx::connection& c) : c_(c) {
   c_.prepare("batch_category_by_name", "SELECT category_id FROM categories WHERE name = $1");
@@ -435,7 +424,7 @@ void BatchRepository::Chunk::writeCoupons(const std::vector<CouponRow>& coupons,
       std::vector<std::string>{"member_id", "campaign_id", "code", "state", "product_id",
                                "category_id", "value_minor", "reason", "store_id", "valid_from",
                                "valid_to", "issued_at", "batch_run"});
-  const std::string issuedAt = msTimestamp(nowMs);
+  const std::string issuedAt = pgTimestampUtc(nowMs);
   for (const auto& c : coupons) {
     const auto& o = c.offer;
     const std::string product = o.productId ? std::to_string(*o.productId) : "",
@@ -443,7 +432,7 @@ void BatchRepository::Chunk::writeCoupons(const std::vector<CouponRow>& coupons,
                       store = o.storeId ? std::to_string(*o.storeId) : "";
     s << std::make_tuple(c.memberId, o.campaignId, c.code, "issued", orNull(product),
                          orNull(category), o.valueMinor, o.reason, orNull(store),
-                         msTimestamp(o.validFromMs), msTimestamp(o.validToMs), issuedAt, batchRun);
+                         pgTimestampUtc(o.validFromMs), pgTimestampUtc(o.validToMs), issuedAt, batchRun);
   }
   s.complete();
 }

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aisle/common/pg.h"
 #include "aisle/engine/batch.h"
 #include "aisle/engine/offers.h"
 
@@ -110,9 +111,8 @@ class BatchRepository {
   pqxx::connection& c_;
 };
 
-// Days since 1970-01-01 -> timestamptz text at that day's UTC midnight (COPY text format); unix
-// milliseconds -> the same format.
+// Days since 1970-01-01 -> timestamptz text at that day's UTC midnight (COPY text format; unix
+// milliseconds: aisle::pgTimestampUtc).
 std::string dayTimestamp(std::int32_t day);
-std::string msTimestamp(std::int64_t unixMs);
 
 }  // namespace aisle::engine

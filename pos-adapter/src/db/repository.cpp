@@ -1,8 +1,6 @@
 #include "aisle/pos/repository.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 #include <unordered_map>
 #include <vector>
 
@@ -523,21 +521,6 @@ std::string distinctArray(std::vector<std::string>& values) {
   return a.str();
 }
 
-// COPY text of a stored instant: "2024-03-05 10:00:00.123+00" (UTC, milliseconds).
-std::string copyTimestamp(std::int64_t unixMs) {
-  using namespace std::chrono;
-  const sys_time<milliseconds> tp{milliseconds(unixMs)};
-  const auto day = floor<days>(tp);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{tp - day};
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02d:%02d:%02d.%03d+00", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
-                static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
-  return buf;
-}
-
 // The lines of the batch's new sales, by COPY (see pos_batch_write). Text format: a null pointer
 // is NULL; every other field is digits, a GTIN, or the POS's item code, which COPY escapes.
 void copyLines(pqxx::work& tx, const std::vector<TransactionRepository::BatchItem>& items,
@@ -592,7 +575,7 @@ void copyRewards(pqxx::work& tx, const std::vector<TransactionRepository::BatchI
   for (const std::size_t i : inserted) {
     if (out[i].arrivedVoided) continue;
     const Transaction& t = *items[i].transaction;
-    const std::string at = copyTimestamp(t.occurredAtMs);
+    const std::string at = pgTimestampUtc(t.occurredAtMs);
     for (const auto& r : t.redemptions) {
       const char* campaignField = nullptr;
       if (auto c = refs.campaignOf.find(r.offerId); !r.offerId.empty() && c != refs.campaignOf.end()) {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <memory>
@@ -22,6 +23,9 @@ namespace aisle {
 std::string databaseUrl(const std::string& fallback = {});
 // The same keyword/value conninfo pointed at another database (tests and benches make scratch ones).
 std::string withDatabase(const std::string& conninfo, const std::string& dbname);
+// Unix milliseconds as timestamptz text in UTC, "2024-03-05 10:00:00.123+00": what COPY's text
+// format takes. Instants before 1970 come out right (floor, not truncation).
+std::string pgTimestampUtc(std::int64_t unixMs);
 
 struct PgRetry {
   int attempts = 5;
