@@ -92,19 +92,41 @@ inline const std::vector<std::string>& rawLineColumns() {
   return cols;
 }
 
-// Creates `txTable` and `lineTable` LIKE transactions / transaction_lines INCLUDING ALL (same
-// columns, defaults, checks, keys, indexes). With `foreignKeys`, also the foreign keys the real
-// tables have (LIKE does not copy them), so the floor pays the same referential checks.
-inline void createRawTables(pqxx::work& tx, const std::string& txTable,
-                            const std::string& lineTable, bool foreignKeys) {
-  tx.exec("CREATE TABLE " + txTable + " (LIKE transactions INCLUDING ALL)");
-  tx.exec("CREATE TABLE " + lineTable + " (LIKE transaction_lines INCLUDING ALL)");
-  if (!foreignKeys) return;
-  tx.exec("ALTER TABLE " + txTable +
-          " ADD FOREIGN KEY (member_id) REFERENCES members, "
-          "ADD FOREIGN KEY (store_id) REFERENCES stores");
-  tx.exec("ALTER TABLE " + lineTable + " ADD FOREIGN KEY (member_id, transaction_id) REFERENCES " +
-          txTable + " ON DELETE CASCADE, ADD FOREIGN KEY (product_id) REFERENCES products");
+// Creates schema `schema` with tables transactions and transaction_lines LIKE the real ones
+// INCLUDING ALL (same columns, defaults, checks, keys, indexes). With `checks`, also the foreign
+// keys and triggers the real tables have (LIKE copies neither), read from the catalog, so the floor
+// pays the referential checks the schema pays today. A key names its tables unqualified, so keys
+// are read while the real tables are visible and applied with `schema` first in the search path,
+// where they land on the mirror; a trigger is moved onto the mirror's table, and its function names
+// tables unqualified too, so it checks the mirror: COPY into it after useRawTables(tx, schema), in
+// the same transaction.
+inline void createRawTables(pqxx::work& tx, const std::string& schema, bool checks) {
+  tx.exec("CREATE SCHEMA " + schema);
+  std::vector<std::string> ddl;
+  for (const std::string t : {"transactions", "transaction_lines"}) {
+    tx.exec("CREATE TABLE " + schema + "." + t + " (LIKE public." + t + " INCLUDING ALL)");
+    if (!checks) continue;
+    for (const auto& row : tx.exec_params("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                                          "WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY conname",
+                                          "public." + t))
+      ddl.push_back("ALTER TABLE " + schema + "." + t + " ADD " + row[0].as<std::string>());
+    for (const auto& row : tx.exec_params("SELECT pg_get_triggerdef(oid) FROM pg_trigger "
+                                          "WHERE tgrelid = $1::regclass AND NOT tgisinternal ORDER BY tgname",
+                                          "public." + t)) {
+      std::string def = row[0].as<std::string>();  // names its table qualified: "ON public.<t> "
+      const std::string on = " ON public." + t + " ";
+      if (auto at = def.find(on); at != std::string::npos) def.replace(at, on.size(), " ON " + schema + "." + t + " ");
+      ddl.push_back(def);
+    }
+  }
+  tx.exec("SET LOCAL search_path TO " + schema + ", public");
+  for (const auto& d : ddl) tx.exec(d);
+  tx.exec("RESET search_path");
+}
+
+// Within `tx`, the unqualified names transactions and transaction_lines mean `schema`'s mirror.
+inline void useRawTables(pqxx::work& tx, const std::string& schema) {
+  tx.exec("SET LOCAL search_path TO " + schema + ", public");
 }
 
 // Rows as NUL-separated fields in one string each: compact, and streamed as const char* fields

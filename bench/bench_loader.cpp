@@ -8,9 +8,9 @@
 // Raw COPY: the identical transaction and line rows, already formatted as text in memory, COPYed
 // with the same client (pqxx::stream_to) into tables created LIKE transactions / transaction_lines
 // INCLUDING ALL (same columns, defaults, checks, primary and unique keys, indexes) plus the same
-// foreign keys, in one transaction with commit. It is the floor for putting those rows into
-// tables of that shape: no parsing, no mapping, no hashing. A second figure COPYs them into the
-// same tables without foreign keys, to show what the foreign-key checks themselves cost.
+// foreign keys and referential triggers, in one transaction with commit. It is the floor for
+// putting those rows into tables of that shape: no parsing, no mapping, no hashing. A second figure
+// COPYs them into the same tables without those checks, to show what the checks themselves cost.
 //
 // Each side runs AISLE_BENCH_ROUNDS times (default 3), alternating, tables truncated between
 // rounds; the figures are medians.
@@ -128,8 +128,8 @@ int main() {
                            "coupon_discount_minor FROM transaction_lines");
     {
       pqxx::work tx(c);
-      bench::createRawTables(tx, "raw_transactions_fk", "raw_lines_fk", /*foreignKeys=*/true);
-      bench::createRawTables(tx, "raw_transactions_nofk", "raw_lines_nofk", /*foreignKeys=*/false);
+      bench::createRawTables(tx, "raw_fk", /*checks=*/true);
+      bench::createRawTables(tx, "raw_nofk", /*checks=*/false);
       tx.commit();
     }
 
@@ -140,9 +140,8 @@ int main() {
       {
         pqxx::work tx(c);
         tx.exec(
-            "TRUNCATE transactions, transaction_lines, raw_transactions_fk, raw_lines_fk, "
-            "raw_transactions_nofk, "
-            "raw_lines_nofk");
+            "TRUNCATE transactions, transaction_lines, raw_fk.transactions, raw_fk.transaction_lines, "
+            "raw_nofk.transactions, raw_nofk.transaction_lines");
         tx.commit();
         pqxx::nontransaction nt(c);
         nt.exec("VACUUM ANALYZE");
@@ -156,14 +155,14 @@ int main() {
       for (const char* suffix : {"fk", "nofk"}) {
         const auto t0 = std::chrono::steady_clock::now();
         pqxx::work tx(c);
-        bench::copyRaw(tx, std::string("raw_transactions_") + suffix,
-                       bench::rawTransactionColumns(), txRows);
-        bench::copyRaw(tx, std::string("raw_lines_") + suffix, bench::rawLineColumns(), lineRows);
+        bench::useRawTables(tx, std::string("raw_") + suffix);
+        bench::copyRaw(tx, "transactions", bench::rawTransactionColumns(), txRows);
+        bench::copyRaw(tx, "transaction_lines", bench::rawLineColumns(), lineRows);
         tx.commit();
         (std::string(suffix) == "fk" ? raw : rawNoFk).push_back(secondsSince(t0));
       }
       std::cerr << "  round " << r + 1 << ": loader " << loader.back() << " s, raw COPY "
-                << raw.back() << " s, raw COPY without foreign keys " << rawNoFk.back() << " s\n";
+                << raw.back() << " s, raw COPY without referential checks " << rawNoFk.back() << " s\n";
     }
     const double l = median(loader), rw = median(raw), rn = median(rawNoFk);
     const double n = static_cast<double>(lines);

@@ -7,8 +7,8 @@
 // idempotently (per-sale key lock, duplicate check, header, lines, rewards), commit.
 // Raw COPY: the transaction and line rows the import stored, already formatted as text in memory,
 // COPYed (pqxx::stream_to) into tables created LIKE transactions / transaction_lines INCLUDING ALL
-// plus the same foreign keys, in one transaction: the floor for putting those rows into tables of
-// that shape, with no parsing, no checks, no idempotency.
+// plus the foreign keys and triggers the real tables have, in one transaction: the floor for putting
+// those rows into tables of that shape, with no parsing, no checks, no idempotency.
 //
 //   bench_pos_import [--sales 20000]
 #include <pqxx/pqxx>
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     const bench::SaleGenerator gen(bench::datasetsDir(), 10, kProducts);
     {
       pqxx::work tx(c);
-      bench::createRawTables(tx, "raw_transactions", "raw_lines", /*foreignKeys=*/true);
+      bench::createRawTables(tx, "raw", /*checks=*/true);
       tx.commit();
     }
     setenv("AISLE_DB", url.c_str(), 1);
@@ -129,14 +129,15 @@ int main(int argc, char** argv) {
                                  std::to_string(lineRows.rows.size()) + " lines");
       {
         pqxx::work tx(c);
-        tx.exec("TRUNCATE raw_transactions, raw_lines");
+        tx.exec("TRUNCATE raw.transactions, raw.transaction_lines");
         tx.commit();
       }
       const auto t1 = std::chrono::steady_clock::now();
       {
         pqxx::work tx(c);
-        bench::copyRaw(tx, "raw_transactions", bench::rawTransactionColumns(), txRows);
-        bench::copyRaw(tx, "raw_lines", bench::rawLineColumns(), lineRows);
+        bench::useRawTables(tx, "raw");
+        bench::copyRaw(tx, "transactions", bench::rawTransactionColumns(), txRows);
+        bench::copyRaw(tx, "transaction_lines", bench::rawLineColumns(), lineRows);
         tx.commit();
       }
       const double rawS = secondsSince(t1);

@@ -16,6 +16,7 @@
 #include "aisle/common/migrate.h"
 #include "aisle/common/pg.h"
 #include "aisle/pos/config.h"
+#include "aisle/pos/import_writers.h"
 #include "aisle/pos/ingest.h"
 #include "aisle/pos/service.h"
 
@@ -58,9 +59,10 @@ Result<std::vector<std::filesystem::path>> inputFiles(const std::vector<std::str
 }
 
 // Import pipeline: files are read and parsed on worker threads, up to kParseAhead documents ahead,
-// while the calling thread writes the previous ones: parsing 19 KB of POSLog a sale costs as much CPU
+// while ImportWriters writes the previous ones: parsing 19 KB of POSLog a sale costs as much CPU
 // as PostgreSQL storing it, so done in turn each side waits for the other. Results are taken in file
-// order (take(i)), so document order, the summary and idempotency are those of a one-thread import.
+// order (take(i)) and written as a one-thread import would (import_writers.h), so document order,
+// the summary and idempotency are those of a one-thread import.
 // A worker needs the database only for a store not cached yet: its own connection, the shared cache.
 class ParseAhead {
  public:
@@ -173,14 +175,11 @@ int import(const CommandLine& cl, PosConfig config, std::ostream& out, std::ostr
       }
     }
     auto stores = std::make_shared<StoreCache>();
-    PgSession session(url, log);
-    TransactionRepository repository(session, stores);
-    TimeZoneDatabase zones;
-    IngestService ingest(repository, zones, config.ingest, log);
-    IngestSummary total;
-    // Two parsers keep one writer busy on two cores (PostgreSQL takes the rest); one file alone
-    // gains nothing from a thread.
-    ParseAhead ahead(*files, files->size() > 1 ? 2 : 1, url, stores, config.ingest, log);
+    // Two parsers and two writers on two cores, PostgreSQL beside them; one file alone gains
+    // nothing from a thread.
+    const std::size_t threads = files->size() > 1 ? 2 : 1;
+    ParseAhead ahead(*files, threads, url, stores, config.ingest, log);
+    ImportWriters writers(threads, url, stores, config.ingest, log);
     for (std::size_t i = 0; i < files->size(); ++i) {
       const auto& f = (*files)[i];
       ParseAhead::Parsed p = ahead.take(i);
@@ -191,13 +190,16 @@ int import(const CommandLine& cl, PosConfig config, std::ostream& out, std::ostr
       if (p.error) std::rethrow_exception(p.error);
       const std::string origin = f.filename().string();
       if (!p.doc) {
-        ++total.rejected;
-        total.errors.push_back(origin + ": " + p.doc.message());
+        IngestSummary rejected;
+        ++rejected.rejected;
+        rejected.errors.push_back(origin + ": " + p.doc.message());
         log.with("source", origin).warn("document rejected: " + p.doc.message());
+        writers.record(i, std::move(rejected));
         continue;
       }
-      total += ingest.storeParsed(*p.doc, origin);
+      writers.write(i, std::move(*p.doc), origin);
     }
+    const IngestSummary total = writers.finish();
     for (const auto& e : total.errors) err << "rejected: " << maskSensitive(e) << "\n";
     out << total.json() << "\n";
     return 0;

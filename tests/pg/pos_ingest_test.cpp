@@ -366,6 +366,54 @@ TEST(PosImportCommand, FilesParsedAheadOnWorkerThreadsAreStoredInFileOrder) {
   ::unsetenv("AISLE_DB");
 }
 
+// Plain documents go to two writers at once; a document sharing a key with one in flight, or holding
+// anything but plain sales (here post-voids), waits for the earlier ones. Adjacent files resend the
+// same key with other content, so a later file written beside (or before) an earlier one would store
+// the wrong version; the post-voids must find (or park for) their originals as in file order.
+TEST(PosImportCommand, ManyFilesOnTwoWritersGiveTheOutcomesOfAOneThreadImport) {
+  aisle::testing::PgDatabase db("pos_import_writers");
+  AISLE_REQUIRE_PG(db);
+  seed(db.url());
+  ::setenv("AISLE_DB", db.url().c_str(), 1);
+  const auto dir = std::filesystem::temp_directory_path() / ("pos-import-writers-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto file = [&](int n, const std::string& body) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%03d.json", n);
+    std::ofstream(dir / name) << body;
+  };
+  for (int k = 1; k <= 40; ++k) {
+    file(2 * k - 1, "[" + sale(std::to_string(k)) + "," + sale(std::to_string(1000 + k)) + "]");
+    file(2 * k, "[" + sale(std::to_string(k), "", "2024-03-01", "2.00") + "," + sale(std::to_string(2000 + k)) + "]");
+  }
+  file(81, sale("3001", R"(,"post_void_of":{"sequence":"1001"})"));  // its original is in file 001
+  file(82, sale("3002", R"(,"post_void_of":{"sequence":"4000"})"));  // its original comes next
+  file(83, "[" + sale("4000") + "," + sale("4001") + "]");
+  std::ostringstream out, err;
+  ASSERT_EQ(runCli({"import", dir.string()}, out, err), 0) << err.str();
+  EXPECT_EQ(out.str(), "{\"transactions\":124,\"duplicates\":0,\"rejected\":40,\"lines\":122,\"redemptions\":0}\n");  // post-voids: no lines
+  // Every key's first version stands; every second one is the quarantined conflict, named in order.
+  EXPECT_EQ(db.count("SELECT count(*) FROM transactions t JOIN transaction_lines l USING (member_id, transaction_id) "
+                     "WHERE t.sequence_no::int <= 40 AND l.amount_minor = 100"),
+            40);
+  EXPECT_EQ(db.count("SELECT count(*) FROM quarantined_transactions WHERE reason = 'same natural key, different content'"),
+            40);
+  const std::string errors = err.str();
+  std::size_t at = 0;
+  for (int k = 1; k <= 40; ++k) {
+    char name[16];
+    std::snprintf(name, sizeof name, "%03d.json", 2 * k);
+    const auto next = errors.find(name, at);
+    ASSERT_NE(next, std::string::npos) << name << " missing or out of order in:\n" << errors;
+    at = next;
+  }
+  EXPECT_EQ(db.one("SELECT string_agg(sequence_no || ':' || is_post_voided, ' ' ORDER BY sequence_no) FROM transactions "
+                   "WHERE sequence_no IN ('1001', '1002', '4000', '4001')"),
+            "1001:true 1002:false 4000:true 4001:false");
+  std::filesystem::remove_all(dir);
+  ::unsetenv("AISLE_DB");
+}
+
 TEST(PosImportCommand, ANonexistentFileIsOneClearErrorAndNonZeroExit) {
   std::ostringstream out, err;
   EXPECT_EQ(runCli({"import", "/nonexistent/file.xml"}, out, err), 2);
@@ -581,6 +629,23 @@ TEST_F(PosIngest, ADocumentOfManySalesIsStoredInBatchesWithTheSameOutcomesAsOneB
   EXPECT_EQ(again.conflicts, 1);
   EXPECT_EQ(count("SELECT count(*) FROM transactions"), 7);
   EXPECT_EQ(count("SELECT count(*) FROM quarantined_transactions"), 2);
+}
+
+// writeBatch keeps the GTINs it has looked up; one the catalog did not have must not stay unknown.
+TEST_F(PosIngest, AGtinUnknownToTheCatalogIsLookedUpAgainOnceTheCatalogHasIt) {
+  ASSERT_EQ(service_->ingest("[" + sale("1") + "," + sale("2") + "]", "before").transactions, 2);
+  EXPECT_EQ(count("SELECT count(*) FROM transaction_lines WHERE product_id IS NULL AND gtin = '04006381333931'"), 2);
+  {
+    pqxx::connection c(db_.url());
+    pqxx::work tx(c);
+    tx.exec("INSERT INTO products (product_id, gtin, name) VALUES (7, '04006381333931', 'Pencil')");
+    tx.commit();
+  }
+  ASSERT_EQ(service_->ingest("[" + sale("3") + "," + sale("4") + "]", "after").transactions, 2);
+  ASSERT_EQ(service_->ingest("[" + sale("5") + "," + sale("6") + "]", "cached").transactions, 2);
+  EXPECT_EQ(one("SELECT string_agg(t.sequence_no || ':' || coalesce(l.product_id::text, '-'), ' ' ORDER BY t.sequence_no) "
+                "FROM transactions t JOIN transaction_lines l USING (member_id, transaction_id)"),
+            "1:- 2:- 3:7 4:7 5:7 6:7");
 }
 
 // Item codes travel to PostgreSQL inside array literals: quotes, backslashes, commas and braces

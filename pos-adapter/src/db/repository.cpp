@@ -507,6 +507,9 @@ bool TransactionRepository::batchable(const Transaction& t) {
 
 namespace {
 
+// Bounds the GTIN cache of a repository (a big store sells tens of thousands of products).
+constexpr std::size_t kMaxCachedProducts = 1'000'000;
+
 // What the lock statement of a batch looked up: products by GTIN, campaigns by offer id.
 struct BatchReferences {
   std::unordered_map<std::string, std::int64_t> productOf;
@@ -625,11 +628,22 @@ std::vector<WriteResult> TransactionRepository::writeBatch(const std::vector<Bat
       }
     }
     BatchReferences refs;
-    for (const auto& row : tx.exec_prepared("pos_batch_lock", locks.str(), distinctArray(gtins), distinctArray(offers))) {
+    std::vector<std::string> unknownGtins;
+    for (auto& g : gtins) {
+      if (auto p = productOfGtin_.find(g); p != productOfGtin_.end()) {
+        refs.productOf.emplace(g, p->second);
+      } else {
+        unknownGtins.push_back(std::move(g));
+      }
+    }
+    for (const auto& row :
+         tx.exec_prepared("pos_batch_lock", locks.str(), distinctArray(unknownGtins), distinctArray(offers))) {
       const int kind = row[0].as<int>();
       if (kind == 1) refs.productOf.emplace(row[1].as<std::string>(), row[2].as<std::int64_t>());
       if (kind == 2) refs.campaignOf.emplace(row[1].as<std::string>(), row[2].as<std::int64_t>());
     }
+    if (productOfGtin_.size() + refs.productOf.size() > kMaxCachedProducts) productOfGtin_.clear();
+    productOfGtin_.insert(refs.productOf.begin(), refs.productOf.end());
     const bool dropUnknownCard = options.unknownCard == UnknownCardPolicy::AnonymousDropCard;
     std::vector<std::int64_t> cardMember(n, 0);
     std::vector<std::size_t> inserted;
