@@ -1,7 +1,5 @@
 #include "xml_tree.h"
 
-#include <pugixml.hpp>
-
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -11,6 +9,9 @@
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <deque>
+#include <vector>
 
 namespace aisle::pos::xml {
 namespace {
@@ -69,8 +70,9 @@ constexpr std::array<std::uint8_t, 256> kClass = [] {
   return t;
 }();
 
-// The byte scan that makes up for what pugixml does not check. One pass; `elements` is an upper bound
-// of the element count (every '<' that can open an element outside comments, CDATA and PIs).
+// The first pass: the characters, references and DTD checks, before anything is built. One pass;
+// `elements` is an upper bound of the element count (every '<' that can open an element outside
+// comments, CDATA and PIs), so the builder never reallocates its element list.
 class Scan {
  public:
   explicit Scan(std::string_view b) : b_(b) {}
@@ -128,7 +130,7 @@ class Scan {
             i = end + close.size();
             continue;
           }
-          ++i;  // another <! construct: pugixml refuses what it does not know
+          ++i;  // another <! construct: the builder refuses it
           break;
         }
         default:
@@ -269,10 +271,363 @@ bool splitName(std::string_view q, std::string_view& prefix, std::string_view& l
   return !prefix.empty() && !local.empty() && local.find(':') == std::string_view::npos;
 }
 
-}  // namespace
+// Name characters as a table (std::isalnum is a locale-aware call per byte: most of the parse).
+// Start: ASCII letters, '_', ':' and any byte of a multi-byte UTF-8 character; then digits, '-', '.'.
+enum NameClass : std::uint8_t { kNotName = 0, kNameStart = 1, kNameChar = 2 };
+constexpr std::array<std::uint8_t, 256> kName = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[static_cast<std::size_t>(c)] = kNameStart | kNameChar;
+  for (int c = 'A'; c <= 'Z'; ++c) t[static_cast<std::size_t>(c)] = kNameStart | kNameChar;
+  for (int c = 0x80; c < 0x100; ++c) t[static_cast<std::size_t>(c)] = kNameStart | kNameChar;
+  t['_'] = t[':'] = kNameStart | kNameChar;
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<std::size_t>(c)] = kNameChar;
+  t['-'] = t['.'] = kNameChar;
+  return t;
+}();
+bool nameStart(unsigned char c) { return kName[c] & kNameStart; }
+bool nameChar(unsigned char c) { return kName[c] & kNameChar; }
+bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-Document::Document() : doc_(std::make_unique<pugi::xml_document>()) {}
-Document::~Document() = default;
+void appendUtf8(char*& w, std::uint32_t cp) {
+  if (cp < 0x80) {
+    *w++ = static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *w++ = static_cast<char>(0xC0 | (cp >> 6));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *w++ = static_cast<char>(0xE0 | (cp >> 12));
+    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    *w++ = static_cast<char>(0xF0 | (cp >> 18));
+    *w++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *w++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *w++ = static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+// What decode() reads: text, an attribute value (whitespace becomes spaces), CDATA (no references).
+enum class Content { Text, Attribute, Cdata };
+
+// Decodes [from, to) in place as XML says (never longer than the input): line ends to "\n" (or to a
+// space in an attribute, where tab and newline become spaces too), and outside CDATA the five
+// predefined entities and character references expanded. The scan has already refused every other '&'.
+std::string_view decode(char* from, char* to, Content content) {
+  const bool attribute = content == Content::Attribute;
+  // Most text has nothing to decode: find the first byte that needs it, and keep the rest as is.
+  char* r = from;
+  while (r < to && *r != '&' && *r != '\r' && !(attribute && (*r == '\n' || *r == '\t'))) ++r;
+  if (r == to) return std::string_view(from, static_cast<std::size_t>(to - from));
+  char* w = r;
+  while (r < to) {
+    const char c = *r;
+    if (c == '\r') {
+      *w++ = attribute ? ' ' : '\n';
+      r += (r + 1 < to && r[1] == '\n') ? 2 : 1;
+    } else if (attribute && (c == '\n' || c == '\t')) {
+      *w++ = ' ';
+      ++r;
+    } else if (c == '&' && content != Content::Cdata) {
+      char* semi = r + 1;
+      while (semi < to && *semi != ';') ++semi;
+      const std::string_view ref(r + 1, static_cast<std::size_t>(semi - r - 1));
+      if (ref == "amp") *w++ = '&';
+      else if (ref == "lt") *w++ = '<';
+      else if (ref == "gt") *w++ = '>';
+      else if (ref == "quot") *w++ = '"';
+      else if (ref == "apos") *w++ = '\'';
+      else {
+        const bool hex = ref.size() > 1 && ref[1] == 'x';
+        std::uint32_t v = 0;
+        for (char d : ref.substr(hex ? 2 : 1)) {
+          const int digit = d <= '9' ? d - '0' : (d | 0x20) - 'a' + 10;
+          v = v * (hex ? 16 : 10) + static_cast<std::uint32_t>(digit);
+        }
+        appendUtf8(w, v);
+      }
+      r = semi + 1;
+    } else {
+      *w++ = c;
+      ++r;
+    }
+  }
+  return std::string_view(from, static_cast<std::size_t>(w - from));
+}
+
+// The parser proper, over the scanned bytes (so every character, reference and comment/CDATA/PI is
+// known good): tags, attributes, text, nesting. Elements are collected in document order with
+// first-child/next-sibling links, then laid out breadth first (each element's children contiguous).
+class Builder {
+ public:
+  Builder(std::string_view original, std::string& bytes, const Limits& limits, std::size_t elements)
+      : b_(original), p_(bytes.data()), n_(bytes.size()), limits_(limits) {
+    elements_.reserve(elements + 1);
+  }
+
+  std::string run() {
+    std::size_t i = 0;
+    bool root = false;
+    for (;;) {  // the prolog, the root element, what follows it
+      const std::size_t lt = find('<', i);
+      if (!onlySpace(i, lt)) return notWellFormed(b_, i, "text outside the root element");
+      if (lt == n_) break;
+      if (auto e = markup(lt, i, /*inRoot=*/false); !e.empty()) {
+        if (e != kStartTag) return e;
+        if (root) return notWellFormed(b_, lt, "more than one root element");
+        root = true;
+        if (auto err = element(lt, i); !err.empty()) return err;
+      }
+    }
+    if (!root) return "document has no root element";
+    return {};
+  }
+
+  void finish(std::vector<Node>& nodes, std::vector<Attribute>& attributes) {
+    attributes = std::move(attributes_);
+    nodes.resize(elements_.size());
+    std::vector<std::uint32_t> order;
+    order.reserve(elements_.size());
+    order.push_back(0);
+    for (std::size_t k = 0; k < order.size(); ++k) {
+      const Element& e = elements_[order[k]];
+      Node& node = nodes[k];
+      node.ns = e.ns;
+      node.name = e.name;
+      node.text = e.joined ? std::string_view(*e.joined) : e.text;
+      node.attributes = {attributes.data() + e.firstAttribute, e.attributeCount};
+      const std::size_t first = order.size();
+      for (std::uint32_t c = e.firstChild; c != kNone; c = elements_[c].nextSibling) order.push_back(c);
+      node.children = {nodes.data() + first, order.size() - first};
+    }
+  }
+
+  std::deque<std::string>& joined() { return joined_; }
+
+ private:
+  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+  static constexpr const char* kStartTag = "\x01";  // markup(): a start tag is at the position
+
+  struct Element {
+    std::string_view qname;  // as written, for the end tag
+    std::string_view ns, name, text;
+    std::string* joined = nullptr;  // text in several pieces (split by a comment, CDATA or a child)
+    std::size_t firstAttribute = 0, attributeCount = 0;
+    std::uint32_t firstChild = kNone, lastChild = kNone, nextSibling = kNone;
+    std::size_t depth = 1;
+    const NsDecl* scope = nullptr;
+    std::string_view defaultNs;
+  };
+
+  std::size_t find(char c, std::size_t from) const {
+    const void* at = from < n_ ? std::memchr(p_ + from, c, n_ - from) : nullptr;
+    return at ? static_cast<std::size_t>(static_cast<const char*>(at) - p_) : n_;
+  }
+  bool onlySpace(std::size_t from, std::size_t to) const {
+    for (std::size_t k = from; k < to; ++k)
+      if (!space(p_[k])) return false;
+    return true;
+  }
+  bool startsWith(std::size_t at, std::string_view s) const { return std::string_view(p_ + at, n_ - at).substr(0, s.size()) == s; }
+
+  // At '<' (lt): a comment, PI or CDATA section is skipped (CDATA handed to `cdata` inside an
+  // element) and `next` set past it; kStartTag when a start tag begins here; an error otherwise.
+  std::string markup(std::size_t lt, std::size_t& next, bool inRoot, Element* open = nullptr) {
+    std::string_view close;
+    std::size_t skip = 0;
+    if (startsWith(lt, "<!--")) close = "-->", skip = 4;
+    else if (startsWith(lt, "<?")) close = "?>", skip = 2;
+    else if (startsWith(lt, "<![CDATA[")) close = "]]>", skip = 9;
+    if (skip == 2 && !(lt + 2 < n_ && nameStart(static_cast<unsigned char>(p_[lt + 2])))) {
+      return notWellFormed(b_, lt, "a processing instruction without a target name");
+    }
+    if (skip) {
+      const auto end = std::string_view(p_, n_).find(close, lt + skip);
+      if (end == std::string_view::npos) return notWellFormed(b_, lt, "unclosed comment, CDATA section or processing instruction");
+      if (skip == 9) {
+        if (!inRoot) return notWellFormed(b_, lt, "text outside the root element");
+        addText(*open, decode(p_ + lt + skip, p_ + end, Content::Cdata));
+      }
+      next = end + close.size();
+      return {};
+    }
+    if (lt + 1 < n_ && nameStart(static_cast<unsigned char>(p_[lt + 1]))) return kStartTag;
+    return notWellFormed(b_, lt, "a '<' that starts no tag, comment, CDATA section or processing instruction");
+  }
+
+  void addText(Element& e, std::string_view piece) {
+    if (e.joined) {
+      e.joined->append(piece);
+    } else if (e.text.empty()) {
+      e.text = piece;
+    } else if (!piece.empty()) {
+      e.joined = &joined_.emplace_back(e.text);
+      e.joined->append(piece);
+    }
+  }
+
+  std::size_t name(std::size_t i) const {
+    if (i >= n_ || !nameStart(static_cast<unsigned char>(p_[i]))) return i;
+    while (i < n_ && nameChar(static_cast<unsigned char>(p_[i]))) ++i;
+    return i;
+  }
+  std::size_t skipSpace(std::size_t i) const {
+    while (i < n_ && space(p_[i])) ++i;
+    return i;
+  }
+
+  // The element whose start tag is at lt, with everything inside it; `next` ends up past its end tag.
+  // Iterative: the open elements are a stack, so nesting costs no native stack.
+  std::string element(std::size_t lt, std::size_t& next) {
+    std::vector<std::uint32_t> open;
+    bool selfClosed = false;
+    if (auto e = startTag(lt, next, kNone, selfClosed); !e.empty()) return e;
+    if (selfClosed) return {};
+    open.push_back(static_cast<std::uint32_t>(elements_.size() - 1));
+    std::size_t i = next;
+    while (!open.empty()) {
+      Element& cur = elements_[open.back()];
+      const std::size_t lt2 = find('<', i);
+      if (lt2 == n_) return notWellFormed(b_, n_, "the document ends inside <" + std::string(cur.qname.substr(0, 40)) + ">");
+      if (!onlySpace(i, lt2)) addText(cur, decode(p_ + i, p_ + lt2, Content::Text));
+      if (lt2 + 1 < n_ && p_[lt2 + 1] == '/') {
+        const std::size_t end = name(lt2 + 2);
+        const std::string_view qname(p_ + lt2 + 2, end - lt2 - 2);
+        const std::size_t gt = skipSpace(end);
+        if (qname != cur.qname || gt >= n_ || p_[gt] != '>') {
+          return notWellFormed(b_, lt2, "end tag </" + std::string(qname.substr(0, 40)) + "> does not match <" +
+                                            std::string(cur.qname.substr(0, 40)) + ">");
+        }
+        open.pop_back();
+        i = gt + 1;
+        continue;
+      }
+      std::size_t after = lt2;
+      auto e = markup(lt2, after, /*inRoot=*/true, &cur);
+      if (e.empty()) {
+        i = after;
+        continue;
+      }
+      if (e != kStartTag) return e;
+      const std::uint32_t parent = open.back();
+      if (elements_[parent].depth + 1 > limits_.maxDepth) {
+        return "document rejected: elements nested deeper than " + std::to_string(limits_.maxDepth) + " levels";
+      }
+      if (elements_.size() == elements_.capacity()) return "document rejected: more elements than counted";
+      if (auto err = startTag(lt2, after, parent, selfClosed); !err.empty()) return err;
+      if (!selfClosed) open.push_back(static_cast<std::uint32_t>(elements_.size() - 1));
+      i = after;
+    }
+    next = i;
+    return {};
+  }
+
+  // The start tag at lt: name, attributes, namespace declarations; a new element under `parent`.
+  std::string startTag(std::size_t lt, std::size_t& next, std::uint32_t parent, bool& selfClosed) {
+    const std::size_t end = name(lt + 1);
+    Element e;
+    e.qname = std::string_view(p_ + lt + 1, end - lt - 1);
+    if (parent != kNone) {
+      e.scope = elements_[parent].scope;
+      e.defaultNs = elements_[parent].defaultNs;
+      e.depth = elements_[parent].depth + 1;
+    }
+    e.firstAttribute = attributes_.size();
+    raw_.clear();
+    std::size_t i = end;
+    for (;;) {
+      const std::size_t at = skipSpace(i);
+      if (at >= n_) return notWellFormed(b_, lt, "unclosed start tag <" + std::string(e.qname.substr(0, 40)) + ">");
+      if (p_[at] == '>' || (p_[at] == '/' && at + 1 < n_ && p_[at + 1] == '>')) {
+        selfClosed = p_[at] == '/';
+        next = at + (selfClosed ? 2 : 1);
+        break;
+      }
+      if (at == i) return notWellFormed(b_, at, "malformed start tag <" + std::string(e.qname.substr(0, 40)) + ">");
+      const std::size_t nameEnd = name(at);
+      if (nameEnd == at) return notWellFormed(b_, at, "malformed attribute in <" + std::string(e.qname.substr(0, 40)) + ">");
+      std::size_t k = skipSpace(nameEnd);
+      if (k >= n_ || p_[k] != '=') return notWellFormed(b_, at, "attribute without '=' in <" + std::string(e.qname.substr(0, 40)) + ">");
+      k = skipSpace(k + 1);
+      if (k >= n_ || (p_[k] != '"' && p_[k] != '\'')) return notWellFormed(b_, at, "attribute value without quotes");
+      const char quote = p_[k];
+      std::size_t close = k + 1;
+      while (close < n_ && p_[close] != quote && p_[close] != '<') ++close;
+      if (close >= n_ || p_[close] != quote) return notWellFormed(b_, k, "unclosed attribute value or a '<' inside it");
+      raw_.push_back({std::string_view(p_ + at, nameEnd - at), decode(p_ + k + 1, p_ + close, Content::Attribute)});
+      i = close + 1;
+    }
+    for (const auto& a : raw_) {
+      if (a.name == "xmlns") {
+        e.defaultNs = a.value;
+      } else if (a.name.substr(0, 6) == "xmlns:") {
+        if (a.value.empty()) return fail(lt, "namespace prefix '" + std::string(a.name.substr(6, 40)) + "' declared empty");
+        e.scope = &declarations_.emplace_back(NsDecl{a.name.substr(6), a.value, e.scope});
+      }
+    }
+    std::string_view prefix;
+    e.ns = e.defaultNs;
+    if (!splitName(e.qname, prefix, e.name) || !resolve(prefix, e.scope, e.ns)) {
+      return fail(lt, "element <" + std::string(e.qname.substr(0, 40)) + "> has an unbound or malformed namespace prefix");
+    }
+    for (std::size_t r = 0; r < raw_.size(); ++r) {
+      const auto& a = raw_[r];
+      for (std::size_t o = 0; o < r; ++o)
+        if (raw_[o].name == a.name) return fail(lt, "duplicate attribute '" + std::string(a.name.substr(0, 40)) + "'");
+      if (a.name == "xmlns" || a.name.substr(0, 6) == "xmlns:") continue;
+      Attribute at;
+      at.value = a.value;
+      if (!splitName(a.name, prefix, at.name)) return fail(lt, "malformed attribute name '" + std::string(a.name.substr(0, 40)) + "'");
+      if (!prefix.empty() && !resolve(prefix, e.scope, at.ns)) {
+        return fail(lt, "attribute '" + std::string(a.name.substr(0, 40)) + "' has an unbound prefix");
+      }
+      for (std::size_t k = e.firstAttribute; k < attributes_.size(); ++k)
+        if (attributes_[k].ns == at.ns && attributes_[k].name == at.name)
+          return fail(lt, "duplicate attribute '" + std::string(a.name.substr(0, 40)) + "'");
+      attributes_.push_back(at);
+    }
+    e.attributeCount = attributes_.size() - e.firstAttribute;
+    const auto index = static_cast<std::uint32_t>(elements_.size());
+    if (parent != kNone) {
+      Element& pe = elements_[parent];
+      if (pe.lastChild == kNone) pe.firstChild = index;
+      else elements_[pe.lastChild].nextSibling = index;
+      pe.lastChild = index;
+    }
+    elements_.push_back(e);
+    return {};
+  }
+
+  std::string fail(std::size_t at, const std::string& why) const { return notWellFormed(b_, at, why); }
+
+  static bool resolve(std::string_view prefix, const NsDecl* scope, std::string_view& uri) {
+    if (prefix.empty()) return true;  // uri already holds the default namespace
+    if (prefix == "xml") {
+      uri = kXmlNamespace;
+      return true;
+    }
+    for (const NsDecl* s = scope; s; s = s->outer)
+      if (s->prefix == prefix) {
+        uri = s->uri;
+        return true;
+      }
+    return false;
+  }
+
+  std::string_view b_;  // the caller's bytes, for error positions
+  char* p_;             // our copy, decoded in place
+  std::size_t n_;
+  const Limits& limits_;
+  std::vector<Element> elements_;
+  std::vector<Attribute> attributes_;
+  std::deque<NsDecl> declarations_;
+  std::deque<std::string> joined_;
+  struct RawAttribute {
+    std::string_view name, value;
+  };
+  std::vector<RawAttribute> raw_;
+};
+
+}  // namespace
 
 Result<std::unique_ptr<Document>> parse(std::string_view b, const Limits& limits) {
   if (b.size() > limits.maxBytes) {
@@ -294,128 +649,10 @@ Result<std::unique_ptr<Document>> parse(std::string_view b, const Limits& limits
 
   auto d = std::make_unique<Document>();
   d->bytes_.assign(b);
-  // Comments, PIs and the declaration are skipped; CDATA is text; the five entities and character
-  // references are expanded (nothing else can be: see the scan), line ends and attribute whitespace
-  // normalized as XML says. Fragment mode only so that text outside the root becomes a node (pugixml
-  // drops it otherwise) and is refused below, as are several roots or none.
-  constexpr unsigned kOptions = pugi::parse_cdata | pugi::parse_escapes | pugi::parse_eol |
-                                pugi::parse_wconv_attribute | pugi::parse_fragment;
-  const pugi::xml_parse_result parsed =
-      d->doc_->load_buffer_inplace(d->bytes_.data(), d->bytes_.size(), kOptions, pugi::encoding_utf8);
-  if (!parsed) return fail(notWellFormed(b, static_cast<std::size_t>(parsed.offset), parsed.description()));
-
-  pugi::xml_node top;
-  for (pugi::xml_node c = d->doc_->first_child(); c; c = c.next_sibling()) {
-    if (c.type() == pugi::node_element) {
-      if (top) return fail(notWellFormed(b, b.size(), "more than one root element"));
-      top = c;
-    } else if (c.type() == pugi::node_pcdata || c.type() == pugi::node_cdata) {
-      return fail(notWellFormed(b, b.size(), "text outside the root element"));
-    }
-  }
-  if (!top) return fail("document has no root element");
-
-  // Breadth first, so each element's children land next to each other in nodes_. The scan's count
-  // bounds the elements, so nodes_ never reallocates and the children ranges can point into it.
-  std::vector<Node>& nodes = d->nodes_;
-  nodes.reserve(scan.elements() + 1);
-  struct Pending {
-    pugi::xml_node element;
-    const NsDecl* scope;       // prefixed declarations in scope
-    std::string_view defaultNs;  // the default namespace in scope (most elements use it)
-    std::size_t depth;
-  };
-  std::vector<Pending> pending;
-  pending.reserve(scan.elements() + 1);
-  std::vector<std::size_t> attributeStart;
-  attributeStart.reserve(scan.elements() + 1);
-  std::deque<NsDecl> declarations;
-  nodes.emplace_back();
-  pending.push_back({top, nullptr, {}, 1});
-  auto resolve = [](std::string_view prefix, const NsDecl* scope, std::string_view& uri) {
-    if (prefix.empty()) return true;  // uri already holds the default namespace
-    if (prefix == "xml") {
-      uri = kXmlNamespace;
-      return true;
-    }
-    for (const NsDecl* s = scope; s; s = s->outer)
-      if (s->prefix == prefix) {
-        uri = s->uri;
-        return true;
-      }
-    return false;
-  };
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const pugi::xml_node e = pending[i].element;
-    const NsDecl* scope = pending[i].scope;
-    std::string_view defaultNs = pending[i].defaultNs;
-    const pugi::xml_attribute firstAttribute = e.first_attribute();  // most elements have none
-    for (pugi::xml_attribute a = firstAttribute; a; a = a.next_attribute()) {
-      const std::string_view name = a.name();
-      if (name == "xmlns") {
-        defaultNs = a.value();
-      } else if (name.substr(0, 6) == "xmlns:") {
-        if (*a.value() == '\0') return fail(notWellFormed(b, b.size(), "namespace prefix '" + std::string(name.substr(6, 40)) + "' declared empty"));
-        scope = &declarations.emplace_back(NsDecl{name.substr(6), a.value(), scope});
-      }
-    }
-    Node& node = nodes[i];
-    std::string_view prefix;
-    node.ns = defaultNs;
-    if (!splitName(e.name(), prefix, node.name) || !resolve(prefix, scope, node.ns)) {
-      return fail(notWellFormed(b, b.size(), "element <" + std::string(std::string_view(e.name()).substr(0, 40)) +
-                                                 "> has an unbound or malformed namespace prefix"));
-    }
-    attributeStart.push_back(d->attributes_.size());
-    std::size_t own = 0;
-    for (pugi::xml_attribute a = firstAttribute; a; a = a.next_attribute()) {
-      const std::string_view name = a.name();
-      for (pugi::xml_attribute other = firstAttribute; other != a; other = other.next_attribute())
-        if (name == other.name()) return fail(notWellFormed(b, b.size(), "duplicate attribute '" + std::string(name.substr(0, 40)) + "'"));
-      if (name == "xmlns" || name.substr(0, 6) == "xmlns:") continue;
-      Attribute at;
-      at.value = a.value();
-      if (!splitName(name, prefix, at.name)) return fail(notWellFormed(b, b.size(), "malformed attribute name '" + std::string(name.substr(0, 40)) + "'"));
-      if (!prefix.empty() && !resolve(prefix, scope, at.ns)) {
-        return fail(notWellFormed(b, b.size(), "attribute '" + std::string(name.substr(0, 40)) + "' has an unbound prefix"));
-      }
-      for (std::size_t k = attributeStart.back(); k < d->attributes_.size(); ++k)
-        if (d->attributes_[k].ns == at.ns && d->attributes_[k].name == at.name)
-          return fail(notWellFormed(b, b.size(), "duplicate attribute '" + std::string(name.substr(0, 40)) + "'"));
-      d->attributes_.push_back(at);
-      ++own;
-    }
-    node.attributes.count = own;
-
-    const std::size_t firstChild = nodes.size();
-    std::string_view text;
-    std::string* joined = nullptr;
-    for (pugi::xml_node c = e.first_child(); c; c = c.next_sibling()) {
-      const auto type = c.type();
-      if (type == pugi::node_element) {
-        if (pending[i].depth + 1 > limits.maxDepth) {
-          return fail("document rejected: elements nested deeper than " + std::to_string(limits.maxDepth) + " levels");
-        }
-        if (nodes.size() == nodes.capacity()) return fail("document rejected: more elements than counted");
-        nodes.emplace_back();
-        pending.push_back({c, scope, defaultNs, pending[i].depth + 1});
-      } else if (type == pugi::node_pcdata || type == pugi::node_cdata) {
-        const std::string_view piece = c.value();
-        if (joined) {
-          joined->append(piece);
-        } else if (text.empty()) {
-          text = piece;
-        } else {
-          joined = &d->joined_.emplace_back(text);
-          joined->append(piece);
-        }
-      }
-    }
-    node.text = joined ? std::string_view(*joined) : text;
-    node.children = {nodes.data() + firstChild, nodes.size() - firstChild};
-  }
-  // The attributes vector grew while it was filled: point the ranges at it now.
-  for (std::size_t i = 0; i < nodes.size(); ++i) nodes[i].attributes.first = d->attributes_.data() + attributeStart[i];
+  Builder builder(b, d->bytes_, limits, scan.elements());
+  if (auto e = builder.run(); !e.empty()) return fail(e);
+  builder.finish(d->nodes_, d->attributes_);
+  d->joined_ = std::move(builder.joined());
   return d;
 }
 

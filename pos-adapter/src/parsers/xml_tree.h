@@ -1,17 +1,19 @@
 #pragma once
 // A small, read-only element tree for untrusted XML from tills, built under hard limits.
 //
-// pugixml parses (in place, into its own arena: about 20x faster than expat building a tree of
-// std::strings, which was most of the ingest service's CPU); pugixml is a non-validating parser, so
-// everything XML requires and it does not check is checked here, before or after it runs:
-//  - before: size limit; UTF-8 only (a UTF-16 document would hide "<!DOCTYPE" from the byte scan);
-//    any DOCTYPE or entity declaration refused (no DTD: neither billion-laughs expansion nor external
-//    entities/XXE are possible, and pugixml never reads files or expands anything but the five
-//    predefined entities and character references); one scan that validates UTF-8, refuses characters
-//    XML forbids (raw or as &#..; references), refuses undefined entity references and bare '&', and
-//    bounds the element count before anything is allocated;
-//  - after: namespaces resolved (an unbound prefix is an error), duplicate attributes refused, exactly
-//    one root element, depth and element-count limits.
+// Our own parser, in two passes over the bytes and in place: no DTD, no entity but the five predefined
+// ones and character references, nothing read from anywhere but the document. It replaced pugixml,
+// whose own parse was a small part of the cost: walking its tree into ours through out-of-line
+// accessors and strlen was most of it (bench_pos_parse). What XML requires is checked:
+//  - before anything is built: size limit; UTF-8 only (a UTF-16 document would hide "<!DOCTYPE" from
+//    the byte scan); any DOCTYPE or entity declaration refused (no DTD: neither billion-laughs
+//    expansion nor external entities/XXE are possible); one scan that validates UTF-8, refuses
+//    characters XML forbids (raw or as &#..; references), refuses undefined entity references and
+//    bare '&', and bounds the element count before anything is allocated;
+//  - while building: tags well-formed and matched, attributes quoted (no '<' inside), namespaces
+//    resolved (an unbound prefix is an error), duplicate attributes refused, exactly one root element
+//    and no text outside it, depth and element-count limits. Line ends and attribute whitespace are
+//    normalized and references expanded as XML says; whitespace-only text between elements is dropped.
 // The tree views the document's bytes: Nodes live as long as their Document.
 #include <cstddef>
 #include <deque>
@@ -21,10 +23,6 @@
 #include <vector>
 
 #include "aisle/common/result.h"
-
-namespace pugi {
-class xml_document;
-}
 
 namespace aisle::pos::xml {
 
@@ -61,19 +59,17 @@ struct Limits {
   std::size_t maxElements = 0;
 };
 
-// Owns the bytes, pugixml's tree and the Nodes that view them.
+// Owns the bytes and the Nodes that view them.
 class Document {
  public:
-  Document();
-  ~Document();
+  Document() = default;
   Document(const Document&) = delete;
   Document& operator=(const Document&) = delete;
   const Node& root() const { return nodes_.front(); }
 
  private:
   friend Result<std::unique_ptr<Document>> parse(std::string_view bytes, const Limits& limits);
-  std::string bytes_;                      // parsed in place by pugixml
-  std::unique_ptr<pugi::xml_document> doc_;
+  std::string bytes_;                      // parsed (and decoded) in place
   std::vector<Node> nodes_;                // breadth first: each node's children are contiguous
   std::vector<Attribute> attributes_;
   std::deque<std::string> joined_;         // text split by comments or CDATA, joined (rare)

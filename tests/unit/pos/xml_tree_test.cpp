@@ -1,5 +1,5 @@
-// The XML layer under POSLog: pugixml does not validate, so each check here is one the adapter makes
-// itself. Every case below is a document pugixml alone would accept.
+// The XML layer under POSLog, the adapter's own parser: what XML requires of a document, and what it
+// refuses. Most of the ill-formed cases below are documents pugixml (the parser before it) accepted.
 #include "xml_tree.h"
 
 #include <gtest/gtest.h>
@@ -64,13 +64,51 @@ TEST(XmlTree, DocumentsPugixmlWouldAcceptButXmlForbidsAreNotWellFormed) {
       {"<r/><r/>", "more than one root"},
       {"<r/>text", "text outside"},
       {"<r><!-- never closed </r>", "unclosed comment"},
-      {"<r><a></r>", "not well-formed"},
+      {"<r><a></r>", "does not match"},
+      {"<r a=\"x<y\"/>", "'<' inside"},
+      {"<r a=\"1\"b=\"2\"/>", "malformed start tag"},
+      {"<r a=1/>", "without quotes"},
+      {"<r a/>", "without '='"},
+      {"<r/>trailing", "text outside"},
+      {"<r/><![CDATA[x]]>", "text outside"},
+      {"<? x?><r/>", "without a target"},
+      {"<r></ r>", "does not match"},
+      {"<r><a>", "ends inside <a>"},
+      {"<r>< a/></r>", "starts no tag"},
   };
   for (const auto& [doc, why] : cases) {
     const std::string e = errorOf(doc);
     EXPECT_NE(e.find("not well-formed"), std::string::npos) << doc << ": " << e;
     EXPECT_NE(e.find(why), std::string::npos) << doc << ": " << e;
   }
+}
+
+TEST(XmlTree, LineEndsAttributeWhitespaceAndReferencesAreNormalizedAndSpaceOnlyTextDropped) {
+  auto d = parse("<?xml version='1.0'?>\r\n<r a='x\r\ny\tz&#10;' b=\"&apos;&quot;\">\r\n  <c>1\r\n2\r3</c>\n"
+                 "  <d>&#x20AC;&#233;<![CDATA[&amp;\r\n]]></d>\n</r>\n",
+                 kLimits);
+  ASSERT_TRUE(d) << d.message();
+  const Node& r = (*d)->root();
+  EXPECT_EQ(r.text, "");  // indentation only
+  ASSERT_EQ(r.attributes.size(), 2u);
+  EXPECT_EQ(r.attributes.begin()[0].value, "x y z\n");  // a reference keeps its newline
+  EXPECT_EQ(r.attributes.begin()[1].value, "'\"");
+  ASSERT_EQ(r.children.size(), 2u);
+  EXPECT_EQ(r.children.begin()[0].text, "1\n2\n3");
+  EXPECT_EQ(r.children.begin()[1].text, "\xE2\x82\xAC\xC3\xA9&amp;\n");  // CDATA is not decoded
+}
+
+TEST(XmlTree, ChildrenOfEveryElementAreContiguousAndInDocumentOrder) {
+  auto d = parse("<r><a><a1/><a2>x</a2></a><b/><c><c1/></c></r>", kLimits);
+  ASSERT_TRUE(d) << d.message();
+  std::string seen;
+  auto walk = [&](const Node& n, auto&& self) -> void {
+    seen += std::string(n.name) + "(";
+    for (const Node& c : n.children) self(c, self);
+    seen += ")";
+  };
+  walk((*d)->root(), walk);
+  EXPECT_EQ(seen, "r(a(a1()a2())b()c(c1()))");
 }
 
 TEST(XmlTree, AmpersandsAndAngleBracketsInsideCommentsCdataAndPisAreFine) {
