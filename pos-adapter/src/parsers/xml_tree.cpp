@@ -360,9 +360,22 @@ std::string_view decode(char* from, char* to, Content content) {
 class Builder {
  public:
   Builder(std::string_view original, std::string& bytes, const Limits& limits, std::size_t elements)
-      : b_(original), p_(bytes.data()), n_(bytes.size()), limits_(limits) {
+      : b_(original), p_(bytes.data()), n_(bytes.size()), limits_(limits), elements_(scratch().elements),
+        order_(scratch().order) {
+    elements_.clear();
+    order_.clear();
     elements_.reserve(elements + 1);
   }
+  ~Builder() {
+    // A thread keeps its lists for the next document (allocated afresh, a 10-sale document's lists
+    // were page-faulted in every time: a fifth of its parse), unless a huge document grew them.
+    if (elements_.capacity() > kKeptElements) {
+      std::vector<Element>().swap(elements_);
+      std::vector<std::uint32_t>().swap(order_);
+    }
+  }
+  Builder(const Builder&) = delete;
+  Builder& operator=(const Builder&) = delete;
 
   std::string run() {
     std::size_t i = 0;
@@ -385,7 +398,7 @@ class Builder {
   void finish(std::vector<Node>& nodes, std::vector<Attribute>& attributes) {
     attributes = std::move(attributes_);
     nodes.resize(elements_.size());
-    std::vector<std::uint32_t> order;
+    std::vector<std::uint32_t>& order = order_;
     order.reserve(elements_.size());
     order.push_back(0);
     for (std::size_t k = 0; k < order.size(); ++k) {
@@ -393,7 +406,7 @@ class Builder {
       Node& node = nodes[k];
       node.ns = e.ns;
       node.name = e.name;
-      node.text = e.joined ? std::string_view(*e.joined) : e.text;
+      node.text = e.text;
       node.attributes = {attributes.data() + e.firstAttribute, e.attributeCount};
       const std::size_t first = order.size();
       for (std::uint32_t c = e.firstChild; c != kNone; c = elements_[c].nextSibling) order.push_back(c);
@@ -407,15 +420,25 @@ class Builder {
   static constexpr std::uint32_t kNone = ~std::uint32_t{0};
   static constexpr const char* kStartTag = "\x01";  // markup(): a start tag is at the position
 
+  // What a thread keeps between documents at most: 250,000 elements (16 MB), more than a file of
+  // 200 NCR sales (about 90,000) needs; a bigger document's lists are freed after it.
+  static constexpr std::size_t kKeptElements = 250'000;
+
+  // What the tree needs of an element (64 bytes: the list of a big document stays small).
   struct Element {
-    std::string_view qname;  // as written, for the end tag
     std::string_view ns, name, text;
-    std::string* joined = nullptr;  // text in several pieces (split by a comment, CDATA or a child)
-    std::size_t firstAttribute = 0, attributeCount = 0;
-    std::uint32_t firstChild = kNone, lastChild = kNone, nextSibling = kNone;
+    std::uint32_t firstAttribute = 0, attributeCount = 0;
+    std::uint32_t firstChild = kNone, nextSibling = kNone;
+  };
+  // What an element needs only while it is open.
+  struct Open {
+    std::uint32_t index = kNone;
+    std::uint32_t lastChild = kNone;
     std::size_t depth = 1;
+    std::string_view qname;  // as written, for the end tag
     const NsDecl* scope = nullptr;
     std::string_view defaultNs;
+    std::string* joined = nullptr;  // text in several pieces (split by a comment, CDATA or a child)
   };
 
   std::size_t find(char c, std::size_t from) const {
@@ -431,7 +454,7 @@ class Builder {
 
   // At '<' (lt): a comment, PI or CDATA section is skipped (CDATA handed to `cdata` inside an
   // element) and `next` set past it; kStartTag when a start tag begins here; an error otherwise.
-  std::string markup(std::size_t lt, std::size_t& next, bool inRoot, Element* open = nullptr) {
+  std::string markup(std::size_t lt, std::size_t& next, bool inRoot, Open* open = nullptr) {
     std::string_view close;
     std::size_t skip = 0;
     if (startsWith(lt, "<!--")) close = "-->", skip = 4;
@@ -454,14 +477,17 @@ class Builder {
     return notWellFormed(b_, lt, "a '<' that starts no tag, comment, CDATA section or processing instruction");
   }
 
-  void addText(Element& e, std::string_view piece) {
-    if (e.joined) {
-      e.joined->append(piece);
+  void addText(Open& o, std::string_view piece) {
+    Element& e = elements_[o.index];
+    if (o.joined) {
+      o.joined->append(piece);
+      e.text = *o.joined;
     } else if (e.text.empty()) {
       e.text = piece;
     } else if (!piece.empty()) {
-      e.joined = &joined_.emplace_back(e.text);
-      e.joined->append(piece);
+      o.joined = &joined_.emplace_back(e.text);
+      o.joined->append(piece);
+      e.text = *o.joined;
     }
   }
 
@@ -478,43 +504,43 @@ class Builder {
   // The element whose start tag is at lt, with everything inside it; `next` ends up past its end tag.
   // Iterative: the open elements are a stack, so nesting costs no native stack.
   std::string element(std::size_t lt, std::size_t& next) {
-    std::vector<std::uint32_t> open;
+    std::vector<Open> open;
     bool selfClosed = false;
-    if (auto e = startTag(lt, next, kNone, selfClosed); !e.empty()) return e;
+    Open root;
+    if (auto e = startTag(lt, next, nullptr, root, selfClosed); !e.empty()) return e;
     if (selfClosed) return {};
-    open.push_back(static_cast<std::uint32_t>(elements_.size() - 1));
+    open.push_back(root);
     std::size_t i = next;
     while (!open.empty()) {
-      Element& cur = elements_[open.back()];
       const std::size_t lt2 = find('<', i);
-      if (lt2 == n_) return notWellFormed(b_, n_, "the document ends inside <" + std::string(cur.qname.substr(0, 40)) + ">");
-      if (!onlySpace(i, lt2)) addText(cur, decode(p_ + i, p_ + lt2, Content::Text));
+      if (lt2 == n_) return notWellFormed(b_, n_, "the document ends inside <" + std::string(open.back().qname.substr(0, 40)) + ">");
+      if (!onlySpace(i, lt2)) addText(open.back(), decode(p_ + i, p_ + lt2, Content::Text));
       if (lt2 + 1 < n_ && p_[lt2 + 1] == '/') {
         const std::size_t end = name(lt2 + 2);
         const std::string_view qname(p_ + lt2 + 2, end - lt2 - 2);
         const std::size_t gt = skipSpace(end);
-        if (qname != cur.qname || gt >= n_ || p_[gt] != '>') {
+        if (qname != open.back().qname || gt >= n_ || p_[gt] != '>') {
           return notWellFormed(b_, lt2, "end tag </" + std::string(qname.substr(0, 40)) + "> does not match <" +
-                                            std::string(cur.qname.substr(0, 40)) + ">");
+                                            std::string(open.back().qname.substr(0, 40)) + ">");
         }
         open.pop_back();
         i = gt + 1;
         continue;
       }
       std::size_t after = lt2;
-      auto e = markup(lt2, after, /*inRoot=*/true, &cur);
+      auto e = markup(lt2, after, /*inRoot=*/true, &open.back());
       if (e.empty()) {
         i = after;
         continue;
       }
       if (e != kStartTag) return e;
-      const std::uint32_t parent = open.back();
-      if (elements_[parent].depth + 1 > limits_.maxDepth) {
+      if (open.back().depth + 1 > limits_.maxDepth) {
         return "document rejected: elements nested deeper than " + std::to_string(limits_.maxDepth) + " levels";
       }
       if (elements_.size() == elements_.capacity()) return "document rejected: more elements than counted";
-      if (auto err = startTag(lt2, after, parent, selfClosed); !err.empty()) return err;
-      if (!selfClosed) open.push_back(static_cast<std::uint32_t>(elements_.size() - 1));
+      Open child;
+      if (auto err = startTag(lt2, after, &open.back(), child, selfClosed); !err.empty()) return err;
+      if (!selfClosed) open.push_back(child);
       i = after;
     }
     next = i;
@@ -522,31 +548,32 @@ class Builder {
   }
 
   // The start tag at lt: name, attributes, namespace declarations; a new element under `parent`.
-  std::string startTag(std::size_t lt, std::size_t& next, std::uint32_t parent, bool& selfClosed) {
+  // `o` is filled in for the new element; its Element goes on the list.
+  std::string startTag(std::size_t lt, std::size_t& next, Open* parent, Open& o, bool& selfClosed) {
     const std::size_t end = name(lt + 1);
     Element e;
-    e.qname = std::string_view(p_ + lt + 1, end - lt - 1);
-    if (parent != kNone) {
-      e.scope = elements_[parent].scope;
-      e.defaultNs = elements_[parent].defaultNs;
-      e.depth = elements_[parent].depth + 1;
+    o.qname = std::string_view(p_ + lt + 1, end - lt - 1);
+    if (parent) {
+      o.scope = parent->scope;
+      o.defaultNs = parent->defaultNs;
+      o.depth = parent->depth + 1;
     }
-    e.firstAttribute = attributes_.size();
+    e.firstAttribute = static_cast<std::uint32_t>(attributes_.size());
     raw_.clear();
     std::size_t i = end;
     for (;;) {
       const std::size_t at = skipSpace(i);
-      if (at >= n_) return notWellFormed(b_, lt, "unclosed start tag <" + std::string(e.qname.substr(0, 40)) + ">");
+      if (at >= n_) return notWellFormed(b_, lt, "unclosed start tag <" + std::string(o.qname.substr(0, 40)) + ">");
       if (p_[at] == '>' || (p_[at] == '/' && at + 1 < n_ && p_[at + 1] == '>')) {
         selfClosed = p_[at] == '/';
         next = at + (selfClosed ? 2 : 1);
         break;
       }
-      if (at == i) return notWellFormed(b_, at, "malformed start tag <" + std::string(e.qname.substr(0, 40)) + ">");
+      if (at == i) return notWellFormed(b_, at, "malformed start tag <" + std::string(o.qname.substr(0, 40)) + ">");
       const std::size_t nameEnd = name(at);
-      if (nameEnd == at) return notWellFormed(b_, at, "malformed attribute in <" + std::string(e.qname.substr(0, 40)) + ">");
+      if (nameEnd == at) return notWellFormed(b_, at, "malformed attribute in <" + std::string(o.qname.substr(0, 40)) + ">");
       std::size_t k = skipSpace(nameEnd);
-      if (k >= n_ || p_[k] != '=') return notWellFormed(b_, at, "attribute without '=' in <" + std::string(e.qname.substr(0, 40)) + ">");
+      if (k >= n_ || p_[k] != '=') return notWellFormed(b_, at, "attribute without '=' in <" + std::string(o.qname.substr(0, 40)) + ">");
       k = skipSpace(k + 1);
       if (k >= n_ || (p_[k] != '"' && p_[k] != '\'')) return notWellFormed(b_, at, "attribute value without quotes");
       const char quote = p_[k];
@@ -558,26 +585,26 @@ class Builder {
     }
     for (const auto& a : raw_) {
       if (a.name == "xmlns") {
-        e.defaultNs = a.value;
+        o.defaultNs = a.value;
       } else if (a.name.substr(0, 6) == "xmlns:") {
         if (a.value.empty()) return fail(lt, "namespace prefix '" + std::string(a.name.substr(6, 40)) + "' declared empty");
-        e.scope = &declarations_.emplace_back(NsDecl{a.name.substr(6), a.value, e.scope});
+        o.scope = &declarations_.emplace_back(NsDecl{a.name.substr(6), a.value, o.scope});
       }
     }
     std::string_view prefix;
-    e.ns = e.defaultNs;
-    if (!splitName(e.qname, prefix, e.name) || !resolve(prefix, e.scope, e.ns)) {
-      return fail(lt, "element <" + std::string(e.qname.substr(0, 40)) + "> has an unbound or malformed namespace prefix");
+    e.ns = o.defaultNs;
+    if (!splitName(o.qname, prefix, e.name) || !resolve(prefix, o.scope, e.ns)) {
+      return fail(lt, "element <" + std::string(o.qname.substr(0, 40)) + "> has an unbound or malformed namespace prefix");
     }
     for (std::size_t r = 0; r < raw_.size(); ++r) {
       const auto& a = raw_[r];
-      for (std::size_t o = 0; o < r; ++o)
-        if (raw_[o].name == a.name) return fail(lt, "duplicate attribute '" + std::string(a.name.substr(0, 40)) + "'");
+      for (std::size_t q = 0; q < r; ++q)
+        if (raw_[q].name == a.name) return fail(lt, "duplicate attribute '" + std::string(a.name.substr(0, 40)) + "'");
       if (a.name == "xmlns" || a.name.substr(0, 6) == "xmlns:") continue;
       Attribute at;
       at.value = a.value;
       if (!splitName(a.name, prefix, at.name)) return fail(lt, "malformed attribute name '" + std::string(a.name.substr(0, 40)) + "'");
-      if (!prefix.empty() && !resolve(prefix, e.scope, at.ns)) {
+      if (!prefix.empty() && !resolve(prefix, o.scope, at.ns)) {
         return fail(lt, "attribute '" + std::string(a.name.substr(0, 40)) + "' has an unbound prefix");
       }
       for (std::size_t k = e.firstAttribute; k < attributes_.size(); ++k)
@@ -585,14 +612,14 @@ class Builder {
           return fail(lt, "duplicate attribute '" + std::string(a.name.substr(0, 40)) + "'");
       attributes_.push_back(at);
     }
-    e.attributeCount = attributes_.size() - e.firstAttribute;
+    e.attributeCount = static_cast<std::uint32_t>(attributes_.size() - e.firstAttribute);
     const auto index = static_cast<std::uint32_t>(elements_.size());
-    if (parent != kNone) {
-      Element& pe = elements_[parent];
-      if (pe.lastChild == kNone) pe.firstChild = index;
-      else elements_[pe.lastChild].nextSibling = index;
-      pe.lastChild = index;
+    if (parent) {
+      if (parent->lastChild == kNone) elements_[parent->index].firstChild = index;
+      else elements_[parent->lastChild].nextSibling = index;
+      parent->lastChild = index;
     }
+    o.index = index;
     elements_.push_back(e);
     return {};
   }
@@ -613,11 +640,21 @@ class Builder {
     return false;
   }
 
+  struct Scratch {
+    std::vector<Element> elements;
+    std::vector<std::uint32_t> order;
+  };
+  static Scratch& scratch() {
+    thread_local Scratch s;
+    return s;
+  }
+
   std::string_view b_;  // the caller's bytes, for error positions
   char* p_;             // our copy, decoded in place
   std::size_t n_;
   const Limits& limits_;
-  std::vector<Element> elements_;
+  std::vector<Element>& elements_;
+  std::vector<std::uint32_t>& order_;
   std::vector<Attribute> attributes_;
   std::deque<NsDecl> declarations_;
   std::deque<std::string> joined_;
