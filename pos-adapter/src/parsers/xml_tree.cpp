@@ -384,11 +384,12 @@ class Builder {
       const std::size_t lt = find('<', i);
       if (!onlySpace(i, lt)) return notWellFormed(b_, i, "text outside the root element");
       if (lt == n_) break;
-      if (auto e = markup(lt, i, /*inRoot=*/false); !e.empty()) {
-        if (e != kStartTag) return e;
+      if (opensElement(lt)) {
         if (root) return notWellFormed(b_, lt, "more than one root element");
         root = true;
         if (auto err = element(lt, i); !err.empty()) return err;
+      } else if (auto e = markup(lt, i, /*inRoot=*/false); !e.empty()) {
+        return e;
       }
     }
     if (!root) return "document has no root element";
@@ -418,7 +419,6 @@ class Builder {
 
  private:
   static constexpr std::uint32_t kNone = ~std::uint32_t{0};
-  static constexpr const char* kStartTag = "\x01";  // markup(): a start tag is at the position
 
   // What a thread keeps between documents at most: 250,000 elements (16 MB), more than a file of
   // 200 NCR sales (about 90,000) needs; a bigger document's lists are freed after it.
@@ -452,8 +452,10 @@ class Builder {
   }
   bool startsWith(std::size_t at, std::string_view s) const { return std::string_view(p_ + at, n_ - at).substr(0, s.size()) == s; }
 
-  // At '<' (lt): a comment, PI or CDATA section is skipped (CDATA handed to `cdata` inside an
-  // element) and `next` set past it; kStartTag when a start tag begins here; an error otherwise.
+  bool opensElement(std::size_t lt) const { return lt + 1 < n_ && nameStart(static_cast<unsigned char>(p_[lt + 1])); }
+
+  // At '<' (lt) and no start tag: a comment, PI or CDATA section is skipped (CDATA's text added to
+  // the open element) and `next` set past it; an error for anything else.
   std::string markup(std::size_t lt, std::size_t& next, bool inRoot, Open* open = nullptr) {
     std::string_view close;
     std::size_t skip = 0;
@@ -473,7 +475,6 @@ class Builder {
       next = end + close.size();
       return {};
     }
-    if (lt + 1 < n_ && nameStart(static_cast<unsigned char>(p_[lt + 1]))) return kStartTag;
     return notWellFormed(b_, lt, "a '<' that starts no tag, comment, CDATA section or processing instruction");
   }
 
@@ -528,12 +529,11 @@ class Builder {
         continue;
       }
       std::size_t after = lt2;
-      auto e = markup(lt2, after, /*inRoot=*/true, &open.back());
-      if (e.empty()) {
+      if (!opensElement(lt2)) {
+        if (auto e = markup(lt2, after, /*inRoot=*/true, &open.back()); !e.empty()) return e;
         i = after;
         continue;
       }
-      if (e != kStartTag) return e;
       if (open.back().depth + 1 > limits_.maxDepth) {
         return "document rejected: elements nested deeper than " + std::to_string(limits_.maxDepth) + " levels";
       }

@@ -42,7 +42,7 @@ TEST(XmlTree, ResolvesDefaultAndPrefixedNamespacesAndReadsTextAndAttributes) {
   EXPECT_EQ(y.children.begin()->ns, "urn:c");  // redeclared default namespace
 }
 
-TEST(XmlTree, DocumentsPugixmlWouldAcceptButXmlForbidsAreNotWellFormed) {
+TEST(XmlTree, DocumentsXmlForbidsAreRefusedAsNotWellFormedWithTheirReason) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"<r>&nbsp;</r>", "undefined entity"},
       {"<r>fish & chips</r>", "bare '&'"},
