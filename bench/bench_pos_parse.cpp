@@ -3,6 +3,8 @@
 // a normalized sale) and by the XML layer alone. The service spends most of its CPU per sale here.
 //
 // With --per-document N, N sales in one document (a store controller's POST), timed per sale.
+// The same sales in the documented JSON form (toJson of the parsed sale, as bench_pos_import writes
+// them) are read by parseTransactionJson for the JSON figure.
 //
 //   bench_pos_parse [--iterations 20000] [--per-document 1]
 #include <algorithm>
@@ -47,6 +49,19 @@ int main(int argc, char** argv) {
     }
     lines = r->items[0].transaction->lines.size();
   });
+  std::string json = "[";
+  {
+    const auto parsed = pos::parsePosLog(doc, o);
+    for (const auto& item : parsed->items) json += (json.size() > 1 ? "," : "") + pos::toJson(*item.transaction, /*maskCard=*/false);
+    json += "]";
+  }
+  const double fromJson = time([&] {
+    auto r = pos::parseTransactionJson(json, o);
+    if (!r || r->items.size() != perDocument || !r->items[0].transaction || r->items[0].transaction->lines.size() != lines) {
+      std::cerr << "bench_pos_parse: the JSON sale did not parse: " << (r ? r->items[0].reason : r.message()) << "\n";
+      std::exit(1);
+    }
+  });
   const double tree = time([&] {
     if (!pos::xml::parse(doc, {o.limits.maxBytes, o.limits.maxDepth, o.limits.maxElements})) std::exit(1);
   });
@@ -54,12 +69,15 @@ int main(int argc, char** argv) {
   std::ifstream("/proc/loadavg") >> load;
   std::cerr << "bench_pos_parse: " << doc.size() / perDocument << " bytes, " << lines << " lines a sale"
             << (gen.fromDataset() ? " (from the NCR sample)" : " (built-in sale: data set absent)") << ": parsePosLog "
-            << full << " us, XML layer alone " << tree << " us\n";
+            << full << " us, XML layer alone " << tree << " us; the JSON form (" << json.size() / perDocument
+            << " bytes a sale) " << fromJson << " us\n";
   bench::writeResult("pos_parse", {{"bytes_per_sale", static_cast<double>(doc.size() / perDocument)},
                                    {"sales_per_document", static_cast<double>(perDocument)},
                                    {"lines_per_sale", static_cast<double>(lines)},
                                    {"parse_us_per_sale", full},
                                    {"xml_layer_us_per_sale", tree},
+                                   {"json_bytes_per_sale", static_cast<double>(json.size() / perDocument)},
+                                   {"json_parse_us_per_sale", fromJson},
                                    {"mb_per_s", static_cast<double>(doc.size() / perDocument) / full},
                                    {"load_avg_1m", load}});
   return 0;

@@ -1,66 +1,78 @@
 // The JSON transaction form (documented in pos-adapter/POS.md): for POS systems without POSLog and
 // for tools. Strict: unknown fields are errors (a misspelt "qty" must not silently become quantity 1),
 // amounts are strings or integers (a JSON 1.1 is a double and not exact money).
-#include <Poco/Dynamic/Var.h>
-#include <Poco/Exception.h>
-#include <Poco/JSON/Array.h>
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-
 #include <set>
 
 #include "aisle/common/parse.h"
 #include "aisle/pos/poslog.h"
 #include "aisle/pos/time_zone.h"
 #include "common.h"
+#include "json_value.h"
 
 namespace aisle::pos {
 namespace {
 
-using Poco::Dynamic::Var;
-using Poco::JSON::Array;
-using Poco::JSON::Object;
+using json::Value;
+using Type = json::Value::Type;
 
-Status onlyKnown(const Object& o, const std::set<std::string>& known, const std::string& where) {
-  for (const auto& [k, v] : o) {
+// The form nests five deep (envelope, array, sale, lines, return_of); deeper is only ever an attack.
+constexpr std::size_t kMaxDepth = 16;
+
+Status onlyKnown(const Value& o, const std::set<std::string_view>& known, const std::string& where) {
+  for (const auto& [k, v] : o.members) {
     if (!known.count(k)) return fail(where + ": unknown field '" + k.substr(0, 40) + "'");
   }
   return okStatus();
 }
 
+// A member that is there and not null.
+const Value* present(const Value& o, std::string_view key) {
+  const Value* v = o.find(key);
+  return v && !v->isNull() ? v : nullptr;
+}
+
 // A string field; numbers are accepted as their integer text for ids ("store": 9).
-Result<std::string> str(const Object& o, const std::string& key, const std::string& where, bool required) {
-  if (!o.has(key) || o.isNull(key)) {
-    if (required) return fail(where + ": '" + key + "' is missing");
+Result<std::string> str(const Value& o, std::string_view key, const std::string& where, bool required) {
+  const Value* v = present(o, key);
+  if (!v) {
+    if (required) return fail(where + ": '" + std::string(key) + "' is missing");
     return std::string();
   }
-  const Var v = o.get(key);
-  if (v.isString()) return v.extract<std::string>();
-  if (v.isInteger()) return v.convert<std::string>();
-  return fail(where + ": '" + key + "' must be a string");
+  if (v->type == Type::String || (v->type == Type::Number && v->integer)) return v->text;
+  return fail(where + ": '" + std::string(key) + "' must be a string");
 }
 
 // Exact decimals: a string ("1.26") or an integer (whole units). Doubles are refused.
-Result<std::string> decimal(const Object& o, const std::string& key, const std::string& where, bool required) {
-  if (!o.has(key) || o.isNull(key)) {
-    if (required) return fail(where + ": '" + key + "' is missing");
+Result<std::string> decimal(const Value& o, std::string_view key, const std::string& where, bool required) {
+  const Value* v = present(o, key);
+  if (!v) {
+    if (required) return fail(where + ": '" + std::string(key) + "' is missing");
     return std::string();
   }
-  const Var v = o.get(key);
-  if (v.isString()) return v.extract<std::string>();
-  if (v.isInteger()) return v.convert<std::string>();
-  if (v.isNumeric()) return fail(where + ": '" + key + "' must be a string such as \"1.26\" (JSON numbers are not exact)");
-  return fail(where + ": '" + key + "' must be a decimal string");
+  if (v->type == Type::String || (v->type == Type::Number && v->integer)) return v->text;
+  if (v->type == Type::Number) {
+    return fail(where + ": '" + std::string(key) + "' must be a string such as \"1.26\" (JSON numbers are not exact)");
+  }
+  return fail(where + ": '" + std::string(key) + "' must be a decimal string");
 }
 
-Result<bool> boolean(const Object& o, const std::string& key, const std::string& where) {
-  if (!o.has(key) || o.isNull(key)) return false;
-  const Var v = o.get(key);
-  if (!v.isBoolean()) return fail(where + ": '" + key + "' must be true or false");
-  return v.extract<bool>();
+Result<bool> boolean(const Value& o, std::string_view key, const std::string& where) {
+  const Value* v = present(o, key);
+  if (!v) return false;
+  if (v->type != Type::Bool) return fail(where + ": '" + std::string(key) + "' must be true or false");
+  return v->boolean;
 }
 
-Result<NaturalKey> keyOf(const Object& o, const NaturalKey& own, const std::string& where) {
+// "line": an integer in [min, 1,000,000]; null counts as given (and wrong), as it always did.
+Result<int> lineNumber(const Value& o, const std::string& where, int min) {
+  const Value* v = o.find("line");
+  if (!v->integer || v->type != Type::Number) return fail(where + ": 'line' must be an integer");
+  auto n = parseNumber<int>(v->text, min, 1'000'000);
+  if (!n) return fail(where + ": 'line' " + n.message());
+  return *n;
+}
+
+Result<NaturalKey> keyOf(const Value& o, const NaturalKey& own, const std::string& where) {
   if (auto s = onlyKnown(o, {"org", "store", "workstation", "business_day", "sequence"}, where); !s) return s.error();
   NaturalKey k = own;
   for (auto [name, target] : {std::pair{"org", &k.org}, {"store", &k.store}, {"workstation", &k.workstation},
@@ -79,7 +91,7 @@ Result<NaturalKey> keyOf(const Object& o, const NaturalKey& own, const std::stri
   return k;
 }
 
-Result<Line> lineOf(const Object& o, std::size_t index, const Transaction& t, const ParseOptions& opt) {
+Result<Line> lineOf(const Value& o, std::size_t index, const Transaction& t, const ParseOptions& opt) {
   const std::string where = "lines[" + std::to_string(index) + "]";
   if (auto s = onlyKnown(o, {"line", "item", "gtin", "quantity", "unit_price", "amount", "discount", "return",
                              "return_of"}, where);
@@ -88,18 +100,16 @@ Result<Line> lineOf(const Object& o, std::size_t index, const Transaction& t, co
   }
   Line l;
   l.lineNo = static_cast<int>(index) + 1;
-  if (o.has("line")) {
-    const Var v = o.get("line");
-    if (!v.isInteger()) return fail(where + ": 'line' must be an integer");
-    auto n = parseNumber<int>(v.convert<std::string>(), 1, 1'000'000);
-    if (!n) return fail(where + ": 'line' " + n.message());
+  if (o.find("line")) {
+    auto n = lineNumber(o, where, 1);
+    if (!n) return n.error();
     l.lineNo = *n;
   }
   auto item = str(o, "item", where, false);
   if (!item) return item.error();
   auto gtin = str(o, "gtin", where, false);
   if (!gtin) return gtin.error();
-  if (o.has("gtin") && o.isNull("gtin")) {
+  if (const Value* given = o.find("gtin"); given && given->isNull()) {
     // Explicitly not a GTIN (a POSLog POSIDType="SKU" whose digits happen to check): keep it a code.
   } else if (!gtin->empty()) {
     auto g = Gtin::parse(*gtin);
@@ -147,9 +157,8 @@ Result<Line> lineOf(const Object& o, std::size_t index, const Transaction& t, co
   const std::int64_t mag = std::llabs(a->minor());
   l.amount = Money::fromMinor(l.isReturn ? -mag : mag);
   if (l.isReturn && l.quantity.milli() > 0) l.quantity = Quantity::fromMilli(-l.quantity.milli());
-  if (o.has("return_of")) {
-    auto ro = o.getObject("return_of");
-    if (!ro) return fail(where + ": 'return_of' must be an object");
+  if (const Value* ro = o.find("return_of")) {
+    if (!ro->isObject()) return fail(where + ": 'return_of' must be an object");
     auto k = keyOf(*ro, t.key, where + " return_of");
     if (!k) return k.error();
     l.returnOf = *k;
@@ -157,7 +166,7 @@ Result<Line> lineOf(const Object& o, std::size_t index, const Transaction& t, co
   return l;
 }
 
-Result<Redemption> redemptionOf(const Object& o, std::size_t index, const Transaction& t, const ParseOptions& opt) {
+Result<Redemption> redemptionOf(const Value& o, std::size_t index, const Transaction& t, const ParseOptions& opt) {
   const std::string where = "redemptions[" + std::to_string(index) + "]";
   if (auto s = onlyKnown(o, {"kind", "promotion", "offer", "code", "amount", "line"}, where); !s) return s.error();
   Redemption r;
@@ -187,17 +196,15 @@ Result<Redemption> redemptionOf(const Object& o, std::size_t index, const Transa
     if (!a) return a.error();
     r.amount = Money::fromMinor(std::llabs(a->minor()));
   }
-  if (o.has("line")) {
-    const Var v = o.get("line");
-    if (!v.isInteger()) return fail(where + ": 'line' must be an integer");
-    auto n = parseNumber<int>(v.convert<std::string>(), 0, 1'000'000);
-    if (!n) return fail(where + ": 'line' " + n.message());
+  if (o.find("line")) {
+    auto n = lineNumber(o, where, 0);
+    if (!n) return n.error();
     r.lineNo = *n;
   }
   return r;
 }
 
-TransactionOutcome transactionOf(const Var& v, std::size_t index, const ParseOptions& opt) {
+TransactionOutcome transactionOf(const Value& o, std::size_t index, const ParseOptions& opt) {
   TransactionOutcome out;
   out.index = index;
   auto reject = [&](std::string reason) {
@@ -205,8 +212,7 @@ TransactionOutcome transactionOf(const Var& v, std::size_t index, const ParseOpt
     out.reason = std::move(reason);
     return out;
   };
-  if (v.type() != typeid(Object::Ptr)) return reject("a transaction must be a JSON object");
-  const Object& o = *v.extract<Object::Ptr>();
+  if (!o.isObject()) return reject("a transaction must be a JSON object");
   const std::string where = "transaction";
   if (auto s = onlyKnown(o, {"org", "store", "workstation", "business_day", "sequence", "ended_at", "currency",
                              "card", "training", "suspended", "cancelled", "post_void_of", "lines",
@@ -242,9 +248,8 @@ TransactionOutcome transactionOf(const Var& v, std::size_t index, const ParseOpt
   if (!ended) return reject(ended.message());
   if (auto s = detail::resolveTimes(t, *ended, opt); !s) return reject(s.message());
   out.reference = t.key.str();
-  if (o.has("post_void_of")) {
-    auto pv = o.getObject("post_void_of");
-    if (!pv) return reject("'post_void_of' must be an object");
+  if (const Value* pv = o.find("post_void_of")) {
+    if (!pv->isObject()) return reject("'post_void_of' must be an object");
     auto k = keyOf(*pv, t.key, "post_void_of");
     if (!k) return reject(k.message());
     if (*k == t.key) return reject("post-void links to itself");
@@ -253,28 +258,27 @@ TransactionOutcome transactionOf(const Var& v, std::size_t index, const ParseOpt
   auto card = str(o, "card", where, false);
   if (!card) return reject(card.message());
   detail::assignCard(t, *card, opt);
-  if (o.has("lines")) {
-    auto lines = o.getArray("lines");
-    if (!lines) return reject("'lines' must be an array");
-    if (lines->size() > opt.limits.maxLinesPerTransaction) {
+  if (const Value* lines = o.find("lines")) {
+    if (!lines->isArray()) return reject("'lines' must be an array");
+    if (lines->items.size() > opt.limits.maxLinesPerTransaction) {
       return reject("more than " + std::to_string(opt.limits.maxLinesPerTransaction) + " lines");
     }
-    for (std::size_t i = 0; i < lines->size(); ++i) {
-      auto lo = lines->getObject(static_cast<unsigned>(i));
-      if (!lo) return reject("lines[" + std::to_string(i) + "] must be an object");
-      auto l = lineOf(*lo, i, t, opt);
+    t.lines.reserve(lines->items.size());
+    for (std::size_t i = 0; i < lines->items.size(); ++i) {
+      const Value& lo = lines->items[i];
+      if (!lo.isObject()) return reject("lines[" + std::to_string(i) + "] must be an object");
+      auto l = lineOf(lo, i, t, opt);
       if (!l) return reject(l.message());
       t.lines.push_back(std::move(*l));
     }
   }
-  if (o.has("redemptions")) {
-    auto reds = o.getArray("redemptions");
-    if (!reds) return reject("'redemptions' must be an array");
-    if (reds->size() > opt.limits.maxLinesPerTransaction) return reject("too many redemptions");
-    for (std::size_t i = 0; i < reds->size(); ++i) {
-      auto ro = reds->getObject(static_cast<unsigned>(i));
-      if (!ro) return reject("redemptions[" + std::to_string(i) + "] must be an object");
-      auto r = redemptionOf(*ro, i, t, opt);
+  if (const Value* reds = o.find("redemptions")) {
+    if (!reds->isArray()) return reject("'redemptions' must be an array");
+    if (reds->items.size() > opt.limits.maxLinesPerTransaction) return reject("too many redemptions");
+    for (std::size_t i = 0; i < reds->items.size(); ++i) {
+      const Value& ro = reds->items[i];
+      if (!ro.isObject()) return reject("redemptions[" + std::to_string(i) + "] must be an object");
+      auto r = redemptionOf(ro, i, t, opt);
       if (!r) return reject(r.message());
       t.redemptions.push_back(std::move(*r));
     }
@@ -308,28 +312,18 @@ Result<ParsedDocument> parseTransactionJson(std::string_view json, const ParseOp
     return fail("document is " + std::to_string(json.size()) + " bytes; the limit is " +
                 std::to_string(opt.limits.maxBytes));
   }
-  Var root;
-  try {
-    Poco::JSON::Parser parser;
-    parser.setDepth(16);  // the form nests 4 deep; deep nesting is only ever an attack
-    root = parser.parse(std::string(json));
-  } catch (const Poco::Exception& e) {
-    return fail("JSON is not well-formed: " + e.displayText().substr(0, 200));
-  } catch (const std::exception& e) {
-    return fail(std::string("JSON is not well-formed: ") + std::string(e.what()).substr(0, 200));
-  }
-  std::vector<Var> items;
-  if (root.type() == typeid(Array::Ptr)) {
-    const auto arr = root.extract<Array::Ptr>();
-    for (std::size_t i = 0; i < arr->size(); ++i) items.push_back(arr->get(static_cast<unsigned>(i)));
-  } else if (root.type() == typeid(Object::Ptr)) {
-    const auto obj = root.extract<Object::Ptr>();
-    if (obj->has("transactions") && obj->size() == 1) {
-      auto arr = obj->getArray("transactions");
-      if (!arr) return fail("'transactions' must be an array");
-      for (std::size_t i = 0; i < arr->size(); ++i) items.push_back(arr->get(static_cast<unsigned>(i)));
+  auto root = json::parse(json, kMaxDepth);
+  if (!root) return fail("JSON is not well-formed: " + root.message());
+  std::vector<const Value*> items;
+  if (root->isArray()) {
+    for (const auto& v : root->items) items.push_back(&v);
+  } else if (root->isObject()) {
+    const Value* arr = root->members.size() == 1 ? root->find("transactions") : nullptr;
+    if (arr) {
+      if (!arr->isArray()) return fail("'transactions' must be an array");
+      for (const auto& v : arr->items) items.push_back(&v);
     } else {
-      items.push_back(root);
+      items.push_back(&*root);
     }
   } else {
     return fail("JSON document must be a transaction object or an array of them");
@@ -338,7 +332,8 @@ Result<ParsedDocument> parseTransactionJson(std::string_view json, const ParseOp
     return fail("more than " + std::to_string(opt.limits.maxTransactions) + " transactions in one document");
   }
   ParsedDocument doc;
-  for (std::size_t i = 0; i < items.size(); ++i) doc.items.push_back(transactionOf(items[i], i, opt));
+  doc.items.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) doc.items.push_back(transactionOf(*items[i], i, opt));
   return doc;
 }
 

@@ -107,6 +107,15 @@ TEST(JsonForm, RejectsDoublesUnknownFieldsAndMissingKeysWithTheirName) {
   }
 }
 
+TEST(JsonForm, ALineWithItsAmountTwiceIsRefusedRatherThanOneOfThemCounted) {
+  auto doc = parseTransactionJson(
+      R"({"store":"1","workstation":"2","business_day":"2020-01-01","sequence":"3","ended_at":"2020-01-01T10:00:00Z",
+          "lines":[{"item":"1","amount":"1.00","amount":"100.00"}]})",
+      {});
+  ASSERT_FALSE(doc.ok());
+  EXPECT_NE(doc.message().find("a key appears twice"), std::string::npos) << doc.message();
+}
+
 TEST(JsonForm, MalformedAndDeeplyNestedDocumentsFail) {
   EXPECT_FALSE(parseTransactionJson("{", {}).ok());
   EXPECT_FALSE(parseTransactionJson("", {}).ok());

@@ -1,0 +1,299 @@
+#include "json_value.h"
+
+#include <cstdint>
+
+namespace aisle::pos::json {
+
+const Value* Value::find(std::string_view key) const {
+  for (const auto& [k, v] : members)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+namespace {
+
+// Recursive descent over the bytes; the first error stops it (`error` set, the tree abandoned).
+class Reader {
+ public:
+  Reader(std::string_view s, std::size_t maxDepth) : s_(s), maxDepth_(maxDepth) {}
+
+  Result<Value> run() {
+    Value root;
+    skipSpace();
+    if (value(root, 0)) {
+      skipSpace();
+      if (at_ < s_.size()) error("text after the document");
+    }
+    if (!error_.empty()) return fail(error_ + " at byte " + std::to_string(errorAt_));
+    return root;
+  }
+
+ private:
+  bool error(const char* what) {
+    if (error_.empty()) {
+      error_ = what;
+      errorAt_ = at_;
+    }
+    return false;
+  }
+
+  void skipSpace() {
+    while (at_ < s_.size() && (s_[at_] == ' ' || s_[at_] == '\t' || s_[at_] == '\n' || s_[at_] == '\r')) ++at_;
+  }
+
+  bool literal(std::string_view word) {
+    if (s_.substr(at_, word.size()) != word) return error("unexpected characters");
+    at_ += word.size();
+    return true;
+  }
+
+  bool value(Value& v, std::size_t depth) {
+    if (at_ >= s_.size()) return error("unexpected end of the document");
+    switch (s_[at_]) {
+      case '{': return object(v, depth + 1);
+      case '[': return array(v, depth + 1);
+      case '"':
+        v.type = Value::Type::String;
+        return string(v.text);
+      case 't':
+        v.type = Value::Type::Bool;
+        v.boolean = true;
+        return literal("true");
+      case 'f':
+        v.type = Value::Type::Bool;
+        return literal("false");
+      case 'n': return literal("null");
+      default: return number(v);
+    }
+  }
+
+  bool object(Value& v, std::size_t depth) {
+    if (depth > maxDepth_) return error("nested too deep");
+    v.type = Value::Type::Object;
+    ++at_;  // '{'
+    skipSpace();
+    if (at_ < s_.size() && s_[at_] == '}') {
+      ++at_;
+      return true;
+    }
+    for (;;) {
+      if (at_ >= s_.size() || s_[at_] != '"') return error("expected a quoted key");
+      std::string key;
+      if (!string(key)) return false;
+      if (v.find(key)) return error("a key appears twice in one object");
+      skipSpace();
+      if (at_ >= s_.size() || s_[at_] != ':') return error("expected ':' after a key");
+      ++at_;
+      skipSpace();
+      v.members.emplace_back(std::move(key), Value{});
+      if (!value(v.members.back().second, depth)) return false;
+      skipSpace();
+      if (at_ < s_.size() && s_[at_] == ',') {
+        ++at_;
+        skipSpace();
+        continue;
+      }
+      if (at_ < s_.size() && s_[at_] == '}') {
+        ++at_;
+        return true;
+      }
+      return error("expected ',' or '}' in an object");
+    }
+  }
+
+  bool array(Value& v, std::size_t depth) {
+    if (depth > maxDepth_) return error("nested too deep");
+    v.type = Value::Type::Array;
+    ++at_;  // '['
+    skipSpace();
+    if (at_ < s_.size() && s_[at_] == ']') {
+      ++at_;
+      return true;
+    }
+    for (;;) {
+      v.items.emplace_back();
+      if (!value(v.items.back(), depth)) return false;
+      skipSpace();
+      if (at_ < s_.size() && s_[at_] == ',') {
+        ++at_;
+        skipSpace();
+        continue;
+      }
+      if (at_ < s_.size() && s_[at_] == ']') {
+        ++at_;
+        return true;
+      }
+      return error("expected ',' or ']' in an array");
+    }
+  }
+
+  static bool digit(char c) { return c >= '0' && c <= '9'; }
+
+  // -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, kept as written.
+  bool number(Value& v) {
+    const std::size_t start = at_;
+    auto digits = [&] {
+      const std::size_t from = at_;
+      while (at_ < s_.size() && digit(s_[at_])) ++at_;
+      return at_ > from;
+    };
+    if (at_ < s_.size() && s_[at_] == '-') ++at_;
+    if (at_ >= s_.size() || !digit(s_[at_])) return error("unexpected characters");
+    if (s_[at_] == '0') {
+      ++at_;
+    } else {
+      digits();
+    }
+    bool integer = true;
+    if (at_ < s_.size() && s_[at_] == '.') {
+      ++at_;
+      integer = false;
+      if (!digits()) return error("a number needs digits after its '.'");
+    }
+    if (at_ < s_.size() && (s_[at_] == 'e' || s_[at_] == 'E')) {
+      ++at_;
+      integer = false;
+      if (at_ < s_.size() && (s_[at_] == '+' || s_[at_] == '-')) ++at_;
+      if (!digits()) return error("a number needs digits in its exponent");
+    }
+    v.type = Value::Type::Number;
+    v.integer = integer;
+    v.text.assign(s_.substr(start, at_ - start));
+    return true;
+  }
+
+  static int hexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  bool hex4(std::uint32_t& out) {
+    if (at_ + 4 > s_.size()) return error("a \\u escape needs four hex digits");
+    out = 0;
+    for (int i = 0; i < 4; ++i) {
+      const int h = hexValue(s_[at_ + static_cast<std::size_t>(i)]);
+      if (h < 0) return error("a \\u escape needs four hex digits");
+      out = out * 16 + static_cast<std::uint32_t>(h);
+    }
+    at_ += 4;
+    return true;
+  }
+
+  static void appendUtf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  // One UTF-8 sequence starting at at_ (a lead byte >= 0x80): well-formed and shortest, no
+  // surrogates, at most U+10FFFF. Copied as is.
+  bool utf8(std::string& out) {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s_[at_ + i]); };
+    const unsigned char lead = b(0);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+      n = 2;
+      cp = lead & 0x1Fu;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+      n = 3;
+      cp = lead & 0x0Fu;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+      n = 4;
+      cp = lead & 0x07u;
+    } else {
+      return error("a string is not valid UTF-8");
+    }
+    if (at_ + n > s_.size()) return error("a string is not valid UTF-8");
+    for (std::size_t i = 1; i < n; ++i) {
+      if ((b(i) & 0xC0) != 0x80) return error("a string is not valid UTF-8");
+      cp = (cp << 6) | (b(i) & 0x3Fu);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+      return error("a string is not valid UTF-8");
+    out.append(s_.substr(at_, n));
+    at_ += n;
+    return true;
+  }
+
+  bool string(std::string& out) {
+    ++at_;  // '"'
+    for (;;) {
+      // The plain run up to the next quote, backslash, control or non-ASCII byte in one append.
+      std::size_t end = at_;
+      while (end < s_.size()) {
+        const auto c = static_cast<unsigned char>(s_[end]);
+        if (c == '"' || c == '\\' || c < 0x20 || c >= 0x80) break;
+        ++end;
+      }
+      out.append(s_.substr(at_, end - at_));
+      at_ = end;
+      if (at_ >= s_.size()) return error("a string is not closed");
+      const auto c = static_cast<unsigned char>(s_[at_]);
+      if (c == '"') {
+        ++at_;
+        return true;
+      }
+      if (c < 0x20) return error("a control character inside a string (escape it)");
+      if (c >= 0x80) {
+        if (!utf8(out)) return false;
+        continue;
+      }
+      // A backslash escape.
+      if (++at_ >= s_.size()) return error("a string is not closed");
+      const char e = s_[at_++];
+      switch (e) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '/': out.push_back('/'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+          std::uint32_t cp = 0;
+          if (!hex4(cp)) return false;
+          if (cp >= 0xDC00 && cp <= 0xDFFF) return error("a lone low surrogate escape");
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            std::uint32_t low = 0;
+            if (s_.substr(at_, 2) != "\\u") return error("a high surrogate escape without its low half");
+            at_ += 2;
+            if (!hex4(low)) return false;
+            if (low < 0xDC00 || low > 0xDFFF) return error("a high surrogate escape without its low half");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          appendUtf8(out, cp);
+          break;
+        }
+        default: return error("an unknown escape in a string");
+      }
+    }
+  }
+
+  std::string_view s_;
+  std::size_t maxDepth_;
+  std::size_t at_ = 0;
+  std::string error_;
+  std::size_t errorAt_ = 0;
+};
+
+}  // namespace
+
+Result<Value> parse(std::string_view text, std::size_t maxDepth) { return Reader(text, maxDepth).run(); }
+
+}  // namespace aisle::pos::json
