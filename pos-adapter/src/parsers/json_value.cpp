@@ -5,8 +5,8 @@
 namespace aisle::pos::json {
 
 const Value* Value::find(std::string_view key) const {
-  for (const auto& [k, v] : members)
-    if (k == key) return &v;
+  for (const auto& m : members)
+    if (m.key == key) return &m.value;
   return nullptr;
 }
 
@@ -85,8 +85,8 @@ class Reader {
       if (at_ >= s_.size() || s_[at_] != ':') return error("expected ':' after a key");
       ++at_;
       skipSpace();
-      v.members.emplace_back(std::move(key), Value{});
-      if (!value(v.members.back().second, depth)) return false;
+      v.members.push_back(Member{std::move(key), Value{}});
+      if (!value(v.members.back().value, depth)) return false;
       skipSpace();
       if (at_ < s_.size() && s_[at_] == ',') {
         ++at_;

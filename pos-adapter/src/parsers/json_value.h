@@ -14,12 +14,13 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "aisle/common/result.h"
 
 namespace aisle::pos::json {
+
+struct Member;
 
 struct Value {
   enum class Type { Null, Bool, Number, String, Array, Object };
@@ -27,8 +28,16 @@ struct Value {
   bool boolean = false;
   bool integer = false;  // Number: written without fraction or exponent
   std::string text;      // String: its decoded characters; Number: as written
-  std::vector<Value> items;                              // Array
-  std::vector<std::pair<std::string, Value>> members;    // Object, in document order, keys distinct
+  std::vector<Value> items;     // Array
+  std::vector<Member> members;  // Object, in document order, keys distinct
+
+  // Defined below, where Member is complete (clang's library checks it when they are instantiated).
+  Value();
+  ~Value();
+  Value(Value&&) noexcept;
+  Value& operator=(Value&&) noexcept;
+  Value(const Value&);
+  Value& operator=(const Value&);
 
   bool isNull() const { return type == Type::Null; }
   bool isObject() const { return type == Type::Object; }
@@ -36,6 +45,18 @@ struct Value {
   // The member named `key` of an object, or null if there is none (or this is not an object).
   const Value* find(std::string_view key) const;
 };
+
+struct Member {
+  std::string key;
+  Value value;
+};
+
+inline Value::Value() = default;
+inline Value::~Value() = default;
+inline Value::Value(Value&&) noexcept = default;
+inline Value& Value::operator=(Value&&) noexcept = default;
+inline Value::Value(const Value&) = default;
+inline Value& Value::operator=(const Value&) = default;
 
 // Reads one JSON value filling the whole of `text` (whitespace around it aside). Arrays and objects
 // nest at most `maxDepth` deep. Errors say what was wrong and at which byte.

@@ -21,8 +21,8 @@ TEST(JsonValue, ReadsObjectsArraysAndScalarsInDocumentOrder) {
   ASSERT_TRUE(v) << v.message();
   ASSERT_TRUE(v->isObject());
   ASSERT_EQ(v->members.size(), 2u);
-  EXPECT_EQ(v->members[0].first, "b");
-  EXPECT_EQ(v->members[1].first, "a");
+  EXPECT_EQ(v->members[0].key, "b");
+  EXPECT_EQ(v->members[1].key, "a");
   const Value* b = v->find("b");
   ASSERT_TRUE(b && b->isArray());
   ASSERT_EQ(b->items.size(), 6u);
