@@ -60,31 +60,6 @@ void skipSpace(std::string_view t, std::size_t& pos) {
   while (pos < t.size() && (t[pos] == ' ' || t[pos] == '\t' || t[pos] == '\r' || t[pos] == '\n')) ++pos;
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-void appendUtf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 }  // namespace
 
 // pos is at the opening quote; on success pos is after the closing quote.
@@ -118,47 +93,7 @@ const char* FlatJsonReader::readString(std::string_view t, std::size_t& pos, std
       continue;
     }
     if (++i >= t.size()) break;
-    switch (t[i]) {
-      case '"': scratch.push_back('"'); break;
-      case '\\': scratch.push_back('\\'); break;
-      case '/': scratch.push_back('/'); break;
-      case 'b': scratch.push_back('\b'); break;
-      case 'f': scratch.push_back('\f'); break;
-      case 'n': scratch.push_back('\n'); break;
-      case 'r': scratch.push_back('\r'); break;
-      case 't': scratch.push_back('\t'); break;
-      case 'u': {
-        auto read4 = [&](std::size_t at, std::uint32_t& v) {
-          if (at + 4 > t.size()) return false;
-          v = 0;
-          for (std::size_t k = at; k < at + 4; ++k) {
-            const int h = hexValue(t[k]);
-            if (h < 0) return false;
-            v = v * 16 + static_cast<std::uint32_t>(h);
-          }
-          return true;
-        };
-        std::uint32_t cp = 0;
-        if (!read4(i + 1, cp)) return "bad \\u escape";
-        i += 4;
-        if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair encodes one code point
-          std::uint32_t lo = 0;
-          if (i + 2 < t.size() && t[i + 1] == '\\' && t[i + 2] == 'u' && read4(i + 3, lo) &&
-              lo >= 0xDC00 && lo < 0xE000) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            i += 6;
-          } else {
-            return "unpaired surrogate in \\u escape";
-          }
-        } else if (cp >= 0xDC00 && cp < 0xE000) {
-          return "unpaired surrogate in \\u escape";
-        }
-        appendUtf8(scratch, cp);
-        break;
-      }
-      default: return "bad escape in string";
-    }
-    ++i;
+    if (const char* e = appendJsonEscape(t, i, scratch)) return e;
   }
   return "unterminated string";
 }

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "aisle/common/json.h"
+
 namespace aisle::pos::json {
 
 const Value* Value::find(std::string_view key) const {
@@ -162,43 +164,6 @@ class Reader {
     return true;
   }
 
-  static int hexValue(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  }
-
-  bool hex4(std::uint32_t& out) {
-    if (at_ + 4 > s_.size()) return error("a \\u escape needs four hex digits");
-    out = 0;
-    for (int i = 0; i < 4; ++i) {
-      const int h = hexValue(s_[at_ + static_cast<std::size_t>(i)]);
-      if (h < 0) return error("a \\u escape needs four hex digits");
-      out = out * 16 + static_cast<std::uint32_t>(h);
-    }
-    at_ += 4;
-    return true;
-  }
-
-  static void appendUtf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
   // One UTF-8 sequence starting at at_ (a lead byte >= 0x80): well-formed and shortest, no
   // surrogates, at most U+10FFFF. Copied as is.
   bool utf8(std::string& out) {
@@ -255,33 +220,7 @@ class Reader {
       }
       // A backslash escape.
       if (++at_ >= s_.size()) return error("a string is not closed");
-      const char e = s_[at_++];
-      switch (e) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '/': out.push_back('/'); break;
-        case 'b': out.push_back('\b'); break;
-        case 'f': out.push_back('\f'); break;
-        case 'n': out.push_back('\n'); break;
-        case 'r': out.push_back('\r'); break;
-        case 't': out.push_back('\t'); break;
-        case 'u': {
-          std::uint32_t cp = 0;
-          if (!hex4(cp)) return false;
-          if (cp >= 0xDC00 && cp <= 0xDFFF) return error("a lone low surrogate escape");
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            std::uint32_t low = 0;
-            if (s_.substr(at_, 2) != "\\u") return error("a high surrogate escape without its low half");
-            at_ += 2;
-            if (!hex4(low)) return false;
-            if (low < 0xDC00 || low > 0xDFFF) return error("a high surrogate escape without its low half");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-          }
-          appendUtf8(out, cp);
-          break;
-        }
-        default: return error("an unknown escape in a string");
-      }
+      if (const char* why = appendJsonEscape(s_, at_, out)) return error(why);
     }
   }
 
