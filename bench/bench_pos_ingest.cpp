@@ -14,7 +14,7 @@
 // forwarding its tills sends them; the JSON then goes to pos_ingest_N_a_post.json.
 //
 //   bench_pos_ingest [--seconds 20] [--clients 16] [--pool 4] [--threads 32] [--lines 10] [--group 256]
-//                    [--group-wait-us 1000] [--writers 2] [--per-request 1]
+//                    [--group-wait-us 200] [--writers 2] [--per-request 1]
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/resource.h>
@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
   const int lines = argInt(argc, argv, "--lines", 10);
   const int perRequest = std::max(1, argInt(argc, argv, "--per-request", 1));  // sales in one document
   const int groupMax = argInt(argc, argv, "--group", 256);  // group commit: sales per transaction (1: off)
-  const int groupWaitUs = argInt(argc, argv, "--group-wait-us", 1000);
+  const int groupWaitUs = argInt(argc, argv, "--group-wait-us", 200);
   const int writers = argInt(argc, argv, "--writers", 2);  // group-commit writer threads
 
   const bench::ScratchDatabase db(base, "bench_pos_ingest");

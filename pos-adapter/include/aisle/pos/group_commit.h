@@ -18,7 +18,7 @@ namespace aisle::pos {
 
 struct GroupCommitOptions {
   std::size_t maxSales = 256;                      // per database transaction
-  std::chrono::microseconds maxWait{1000};         // after the oldest waiting sale arrived
+  std::chrono::microseconds maxWait{200};          // after the oldest waiting sale arrived
   // Writer threads, each with its connection: with one, PostgreSQL works on one core while the other
   // waits; batches of different keys are written side by side (advisory locks keep them apart).
   std::size_t writers = 2;
