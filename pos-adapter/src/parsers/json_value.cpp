@@ -69,16 +69,36 @@ class Reader {
     }
   }
 
-  bool object(Value& v, std::size_t depth) {
-    if (depth > maxDepth_) return error("nested too deep");
-    v.type = Value::Type::Object;
-    ++at_;  // '{'
+  // The elements of an array or the members of an object, at_ on its opening bracket: `element`
+  // reads one (at_ on its first byte), then a ',' means another and `close` the end.
+  template <class Element>
+  bool list(char close, const char* expected, Element element) {
+    ++at_;  // '[' or '{'
     skipSpace();
-    if (at_ < s_.size() && s_[at_] == '}') {
+    if (at_ < s_.size() && s_[at_] == close) {
       ++at_;
       return true;
     }
     for (;;) {
+      if (!element()) return false;
+      skipSpace();
+      if (at_ < s_.size() && s_[at_] == ',') {
+        ++at_;
+        skipSpace();
+        continue;
+      }
+      if (at_ < s_.size() && s_[at_] == close) {
+        ++at_;
+        return true;
+      }
+      return error(expected);
+    }
+  }
+
+  bool object(Value& v, std::size_t depth) {
+    if (depth > maxDepth_) return error("nested too deep");
+    v.type = Value::Type::Object;
+    return list('}', "expected ',' or '}' in an object", [&] {
       if (at_ >= s_.size() || s_[at_] != '"') return error("expected a quoted key");
       std::string key;
       if (!string(key)) return false;
@@ -88,45 +108,17 @@ class Reader {
       ++at_;
       skipSpace();
       v.members.push_back(Member{std::move(key), Value{}});
-      if (!value(v.members.back().value, depth)) return false;
-      skipSpace();
-      if (at_ < s_.size() && s_[at_] == ',') {
-        ++at_;
-        skipSpace();
-        continue;
-      }
-      if (at_ < s_.size() && s_[at_] == '}') {
-        ++at_;
-        return true;
-      }
-      return error("expected ',' or '}' in an object");
-    }
+      return value(v.members.back().value, depth);
+    });
   }
 
   bool array(Value& v, std::size_t depth) {
     if (depth > maxDepth_) return error("nested too deep");
     v.type = Value::Type::Array;
-    ++at_;  // '['
-    skipSpace();
-    if (at_ < s_.size() && s_[at_] == ']') {
-      ++at_;
-      return true;
-    }
-    for (;;) {
+    return list(']', "expected ',' or ']' in an array", [&] {
       v.items.emplace_back();
-      if (!value(v.items.back(), depth)) return false;
-      skipSpace();
-      if (at_ < s_.size() && s_[at_] == ',') {
-        ++at_;
-        skipSpace();
-        continue;
-      }
-      if (at_ < s_.size() && s_[at_] == ']') {
-        ++at_;
-        return true;
-      }
-      return error("expected ',' or ']' in an array");
-    }
+      return value(v.items.back(), depth);
+    });
   }
 
   static bool digit(char c) { return c >= '0' && c <= '9'; }
